@@ -1,0 +1,3 @@
+//! Element values: conversion of stored bytes to canonical forms.
+
+pub mod canonical;

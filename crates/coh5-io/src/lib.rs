@@ -1,0 +1,1 @@
+//! Byte sources for coh5.
