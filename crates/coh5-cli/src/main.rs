@@ -1,1 +1,125 @@
-fn main() {}
+//! The `coh5` command: argument parsing and output formatting over the `coh5` library.
+
+mod ls;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use coh5::manifest::{manifest, to_json, ManifestOptions};
+use coh5::{File, SourceOptions};
+
+#[derive(Parser)]
+#[command(name = "coh5", version, about = "Fast HDF5 from local disks and cloud object storage")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+/// How to reach SOURCE when it is a URL (credentials otherwise come from the environment).
+#[derive(Args)]
+struct SourceArgs {
+    /// Do not sign requests (public buckets).
+    #[arg(long, global = true)]
+    anonymous: bool,
+    /// Object-store region (e.g. us-west-2).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Endpoint of an S3-compatible server (e.g. http://127.0.0.1:9000).
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+    /// Print requests, bytes and time to stderr when done.
+    #[arg(long, global = true)]
+    stats: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List groups, datasets and links (like h5ls).
+    Ls {
+        /// Recurse into groups.
+        #[arg(short, long)]
+        recursive: bool,
+        /// Long listing: layout, chunks, filters, fill value, attributes.
+        #[arg(short, long)]
+        long: bool,
+        /// Path or URL of the HDF5 file.
+        source: String,
+        /// Object to list (default: the root group).
+        object: Option<String>,
+    },
+    /// Print the structure of a file.
+    Dump {
+        /// Print the conformance manifest (JSON, see shared/conformance/SPEC.md).
+        #[arg(long, required = true)]
+        manifest: bool,
+        /// Leave dataset contents out (no data_sha256).
+        #[arg(long)]
+        skip_data: bool,
+        /// Path or URL of the HDF5 file.
+        source: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("coh5: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn options(args: &SourceArgs) -> SourceOptions {
+    let mut o = SourceOptions::new();
+    if args.anonymous {
+        o = o.anonymous(true);
+    }
+    if let Some(r) = &args.region {
+        o = o.region(r.clone());
+    }
+    if let Some(e) = &args.endpoint {
+        o = o.allow_http(e.starts_with("http://")).endpoint(e.clone());
+    }
+    o
+}
+
+fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let opts = options(&cli.source);
+    let file = match &cli.command {
+        Command::Ls {
+            recursive,
+            long,
+            source,
+            object,
+        } => {
+            let file = File::open_with(source, &opts)?;
+            let out = std::io::stdout().lock();
+            ls::list(&file, object.as_deref().unwrap_or("/"), *recursive, *long, out)?;
+            file
+        }
+        Command::Dump {
+            skip_data, source, ..
+        } => {
+            let file = File::open_with(source, &opts)?;
+            let m = manifest(&file, ManifestOptions { data: !skip_data })?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", to_json(&m))?;
+            file
+        }
+    };
+    if cli.source.stats {
+        let s = file.source().stats().snapshot();
+        eprintln!(
+            "stats: {} requests, {} bytes fetched, {:.3} s in requests",
+            s.requests,
+            s.bytes,
+            s.busy.as_secs_f64()
+        );
+    }
+    Ok(())
+}

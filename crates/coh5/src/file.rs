@@ -1,0 +1,305 @@
+//! An open HDF5 file: the superblock, the metadata cache, and the per-file caches of decoded
+//! structures that every object shares.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+use coh5_format::heap::fractal::FractalHeap;
+use coh5_format::heap::global::GlobalHeapCollection;
+use coh5_format::message::file_space_info::FileSpaceInfo;
+use coh5_format::message::kind;
+use coh5_format::message::shared_message_table::SharedMessageTableMessage;
+use coh5_format::message::SharedRef;
+use coh5_format::object_header::{ObjectHeader, RawMessage};
+use coh5_format::sohm::SharedMessageTable;
+use coh5_format::superblock::Superblock;
+use coh5_format::{Context, Cursor, Error as FormatError, Reader};
+use coh5_io::{ByteSource, SourceOptions};
+
+use crate::error::{Error, Result};
+use crate::meta::{MetaSource, DEFAULT_BLOCK};
+use crate::object::Group;
+use crate::runtime::block_on;
+
+/// Shared messages may point at another object header's message; a chain longer than this is a
+/// loop in a corrupt file (libhdf5 never writes chains at all).
+const MAX_SHARED_HOPS: usize = 4;
+
+/// An open HDF5 file. Cheap to clone; all clones share one metadata cache.
+#[derive(Clone)]
+pub struct File {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub location: String,
+    pub meta: MetaSource,
+    pub superblock: Superblock,
+    pub sohm: Option<SharedMessageTable>,
+    pub file_space: Option<FileSpaceInfo>,
+    headers: Mutex<HashMap<u64, Arc<ObjectHeader>>>,
+    global_heaps: Mutex<HashMap<u64, Arc<GlobalHeapCollection>>>,
+    fractal_heaps: Mutex<HashMap<u64, Arc<FractalHeap>>>,
+    /// Object address → the path libhdf5 would name it by (storage-order search), built on first use.
+    pub storage_paths: OnceLock<HashMap<u64, String>>,
+}
+
+impl File {
+    /// Opens a local path or a URL (`s3://`, `gs://`, `az://`, `http(s)://`, `file://`) with
+    /// options taken from the environment.
+    pub fn open(location: &str) -> Result<File> {
+        File::open_with(location, &SourceOptions::new())
+    }
+
+    /// Opens with explicit source options (credentials, endpoint, anonymous access...).
+    pub fn open_with(location: &str, options: &SourceOptions) -> Result<File> {
+        let source = block_on(coh5_io::open(location, options))?;
+        File::from_source(source)
+    }
+
+    /// Opens an HDF5 file held by any byte source.
+    pub fn from_source(source: Arc<dyn ByteSource>) -> Result<File> {
+        let location = source.location().to_string();
+        let size = block_on(source.size())?;
+        let meta = MetaSource::new(source, size, DEFAULT_BLOCK);
+        let fail = |source: FormatError| Error::Format {
+            location: location.clone(),
+            path: "/".into(),
+            source,
+        };
+        let superblock = Superblock::read(&meta).map_err(fail)?;
+        let mut file = Inner {
+            location: location.clone(),
+            meta,
+            superblock,
+            sohm: None,
+            file_space: None,
+            headers: Mutex::default(),
+            global_heaps: Mutex::default(),
+            fractal_heaps: Mutex::default(),
+            storage_paths: OnceLock::new(),
+        };
+        file.read_extension().map_err(fail)?;
+        Ok(File {
+            inner: Arc::new(file),
+        })
+    }
+
+    /// The path or URL the file was opened from.
+    pub fn location(&self) -> &str {
+        &self.inner.location
+    }
+
+    pub fn superblock(&self) -> &Superblock {
+        &self.inner.superblock
+    }
+
+    /// The File Space Info message of the superblock extension (strategy, page size), if any.
+    pub fn file_space(&self) -> Option<&FileSpaceInfo> {
+        self.inner.file_space.as_ref()
+    }
+
+    /// The byte source, with its request and byte counters.
+    pub fn source(&self) -> &Arc<dyn ByteSource> {
+        self.inner.meta.source()
+    }
+
+    /// The root group.
+    pub fn root(&self) -> Result<Group> {
+        let addr = self.inner.superblock.root_object_header;
+        Group::open(self.clone(), "/".into(), addr)
+    }
+}
+
+impl Inner {
+    pub fn ctx(&self) -> Context {
+        self.superblock.ctx
+    }
+
+    pub fn reader(&self) -> Reader<'_> {
+        Reader::new(&self.meta, self.superblock.ctx)
+    }
+
+    /// Wraps a decoding error with this file's location and the object path.
+    pub fn err(&self, path: &str, source: FormatError) -> Error {
+        Error::Format {
+            location: self.location.clone(),
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    fn read_extension(&mut self) -> coh5_format::Result<()> {
+        let Some(addr) = self.superblock.extension else {
+            return Ok(());
+        };
+        let ext = self.header(addr)?;
+        if let Some(m) = ext.first(kind::SHARED_MESSAGE_TABLE) {
+            let table = SharedMessageTableMessage::parse(&mut m.cursor(), &self.ctx())?;
+            self.sohm = Some(SharedMessageTable::read(
+                &self.reader(),
+                table.table_address,
+                table.num_indexes,
+            )?);
+        }
+        if let Some(m) = ext.first(kind::FILE_SPACE_INFO) {
+            self.file_space = Some(FileSpaceInfo::parse(&mut m.cursor(), &self.ctx())?);
+        }
+        Ok(())
+    }
+
+    /// The object header at `addr`, decoded once per file.
+    pub fn header(&self, addr: u64) -> coh5_format::Result<Arc<ObjectHeader>> {
+        if let Some(h) = lock(&self.headers).get(&addr) {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(ObjectHeader::read(&self.reader(), addr)?);
+        lock(&self.headers).insert(addr, h.clone());
+        Ok(h)
+    }
+
+    pub fn global_heap(&self, addr: u64) -> coh5_format::Result<Arc<GlobalHeapCollection>> {
+        if let Some(h) = lock(&self.global_heaps).get(&addr) {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(GlobalHeapCollection::read(&self.reader(), addr)?);
+        lock(&self.global_heaps).insert(addr, h.clone());
+        Ok(h)
+    }
+
+    pub fn fractal_heap(&self, addr: u64) -> coh5_format::Result<Arc<FractalHeap>> {
+        if let Some(h) = lock(&self.fractal_heaps).get(&addr) {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(FractalHeap::read(&self.reader(), addr)?);
+        lock(&self.fractal_heaps).insert(addr, h.clone());
+        Ok(h)
+    }
+
+    /// The body of a header message, following a shared-message reference to the object header
+    /// or shared-message heap that holds it.
+    pub fn message_body(&self, msg: &RawMessage) -> coh5_format::Result<Bytes> {
+        if !msg.is_shared() {
+            return Ok(msg.data.clone());
+        }
+        self.shared_body(msg.kind, &msg.data, msg.address)
+    }
+
+    /// Resolves a shared-message reference stored in `data` (at `addr`) for a message of `kind`.
+    pub fn shared_body(&self, kind: u16, data: &[u8], addr: u64) -> coh5_format::Result<Bytes> {
+        let mut reference = SharedRef::parse(
+            &mut Cursor::new(data, addr, "shared message"),
+            &self.ctx(),
+        )?;
+        for _ in 0..MAX_SHARED_HOPS {
+            match reference {
+                SharedRef::Heap(id) => return self.sohm_object(kind, &id, addr),
+                SharedRef::ObjectHeader(target) => {
+                    let header = self.header(target)?;
+                    let msg = header.first(kind).ok_or_else(|| {
+                        FormatError::corrupt(
+                            "shared message",
+                            target,
+                            format!("object header holds no message of type {kind:#x}"),
+                        )
+                    })?;
+                    if !msg.is_shared() {
+                        return Ok(msg.data.clone());
+                    }
+                    reference = SharedRef::parse(&mut msg.cursor(), &self.ctx())?;
+                }
+            }
+        }
+        Err(FormatError::Cycle {
+            structure: "shared message",
+            offset: addr,
+        })
+    }
+
+    /// An object of the shared-message heap that indexes messages of `kind`.
+    pub fn sohm_object(&self, kind: u16, id: &[u8], addr: u64) -> coh5_format::Result<Bytes> {
+        let heap = self
+            .sohm
+            .as_ref()
+            .and_then(|t| t.heap_for(kind))
+            .ok_or_else(|| {
+                FormatError::corrupt(
+                    "shared message",
+                    addr,
+                    format!("message type {kind:#x} is shared but the file has no index for it"),
+                )
+            })?;
+        self.fractal_heap(heap)?.object(&self.reader(), id)
+    }
+}
+
+/// Locks a cache map; a panic elsewhere cannot leave a plain map inconsistent, so poisoning
+/// is ignored.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Soft links followed while resolving one path; more means a loop.
+const MAX_SOFT_HOPS: usize = 40;
+
+impl File {
+    /// The object at an absolute path, following hard and soft links as libhdf5 does
+    /// (external and user-defined links are reported, not followed).
+    pub fn object(&self, path: &str) -> Result<crate::object::Object> {
+        self.resolve(path, 0)
+    }
+
+    fn resolve(&self, path: &str, hops: usize) -> Result<crate::object::Object> {
+        use crate::link::LinkKind;
+        use crate::object::Object;
+        let not_found = || Error::NotFound {
+            location: self.location().to_string(),
+            path: path.to_string(),
+        };
+        let mut current = Object::Group(self.root()?);
+        for name in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
+            let Object::Group(group) = &current else {
+                return Err(not_found());
+            };
+            let link = group
+                .links()?
+                .into_iter()
+                .find(|l| l.name == name.as_bytes())
+                .ok_or_else(not_found)?;
+            current = match &link.kind {
+                LinkKind::Hard(_) => group.open_link(&link)?,
+                LinkKind::Soft(target) => {
+                    if hops >= MAX_SOFT_HOPS {
+                        return Err(Error::Object {
+                            location: self.location().to_string(),
+                            path: path.to_string(),
+                            detail: "too many soft links (loop?)".into(),
+                        });
+                    }
+                    let absolute = if target.starts_with('/') {
+                        target.clone()
+                    } else {
+                        crate::object::child_path(group.path(), target)
+                    };
+                    self.resolve(&absolute, hops + 1)?
+                }
+                LinkKind::External { file, path: target } => {
+                    return Err(Error::Object {
+                        location: self.location().to_string(),
+                        path: path.to_string(),
+                        detail: format!("external link to {file}:{target} (not followed)"),
+                    })
+                }
+                LinkKind::UserDefined(class) => {
+                    return Err(Error::Object {
+                        location: self.location().to_string(),
+                        path: path.to_string(),
+                        detail: format!("user-defined link of class {class} (not followed)"),
+                    })
+                }
+            };
+        }
+        Ok(current)
+    }
+}
