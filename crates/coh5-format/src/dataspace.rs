@@ -1,1 +1,214 @@
-//! (being written)
+//! Dataspace message (File Format Specification IV.A.2.b, type 0x0001), versions 1 and 2:
+//! the rank, current and maximum dimension sizes of a dataset or attribute.
+
+use crate::error::Result;
+use crate::limits::MAX_RANK;
+use crate::read::{Context, Cursor};
+
+/// Unlimited maximum size of a dimension (all bits set in the file, widened to 64 bits).
+pub const UNLIMITED: u64 = u64::MAX;
+
+const FLAG_MAX_DIMS: u8 = 0x1;
+const FLAG_PERMUTATION: u8 = 0x2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpaceKind {
+    /// A single element, rank 0.
+    Scalar,
+    /// A rectangular array of `dims`.
+    Simple,
+    /// No elements at all (H5S_NULL).
+    Null,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataspace {
+    pub kind: SpaceKind,
+    /// Current size of each dimension, slowest-changing first; empty unless `Simple`.
+    pub dims: Vec<u64>,
+    /// Maximum sizes ([`UNLIMITED`] for unlimited), when the message stores them.
+    pub max_dims: Option<Vec<u64>>,
+}
+
+impl Dataspace {
+    pub fn parse(c: &mut Cursor, ctx: &Context) -> Result<Self> {
+        let version = c.u8()?;
+        let rank = usize::from(c.u8()?);
+        let flags = c.u8()?;
+        let kind = match version {
+            1 => {
+                // Reserved byte and reserved word; version 1 has no null dataspace.
+                c.skip(5)?;
+                if rank == 0 {
+                    SpaceKind::Scalar
+                } else {
+                    SpaceKind::Simple
+                }
+            }
+            2 => match c.u8()? {
+                0 => SpaceKind::Scalar,
+                1 => SpaceKind::Simple,
+                2 => SpaceKind::Null,
+                t => return Err(c.corrupt(format!("dataspace type {t}"))),
+            },
+            v => return Err(c.unsupported(format!("dataspace message version {v}"))),
+        };
+        if rank > MAX_RANK {
+            return Err(crate::Error::limit(
+                c.structure(),
+                c.addr(),
+                format!("dataspace rank {rank}"),
+            ));
+        }
+        if kind != SpaceKind::Simple && rank != 0 {
+            return Err(c.corrupt(format!("{kind:?} dataspace with rank {rank}")));
+        }
+        let dims = (0..rank)
+            .map(|_| c.length(ctx))
+            .collect::<Result<Vec<u64>>>()?;
+        let max_dims = if flags & FLAG_MAX_DIMS != 0 {
+            Some(read_max_sizes(c, ctx, rank)?)
+        } else {
+            None
+        };
+        if version == 1 && flags & FLAG_PERMUTATION != 0 {
+            // Permutation indices were never implemented by any library; skip them.
+            let len = rank * usize::from(ctx.sizeof_lengths);
+            c.skip(len)?;
+        }
+        Ok(Dataspace {
+            kind,
+            dims,
+            max_dims,
+        })
+    }
+
+    /// Total number of elements (scalar 1, null 0); `None` if the product overflows u64.
+    pub fn num_elements(&self) -> Option<u64> {
+        match self.kind {
+            SpaceKind::Scalar => Some(1),
+            SpaceKind::Null => Some(0),
+            SpaceKind::Simple => self
+                .dims
+                .iter()
+                .try_fold(1u64, |acc, &d| acc.checked_mul(d)),
+        }
+    }
+
+    /// Whether dimension `i` may grow without bound.
+    pub fn is_unlimited(&self, i: usize) -> bool {
+        self.max_dims
+            .as_ref()
+            .and_then(|m| m.get(i))
+            .is_some_and(|&m| m == UNLIMITED)
+    }
+
+    pub fn rank(&self) -> usize {
+        self.dims.len()
+    }
+}
+
+/// `rank` maximum sizes, widening an all-ones value of a short length field to [`UNLIMITED`].
+fn read_max_sizes(c: &mut Cursor, ctx: &Context, rank: usize) -> Result<Vec<u64>> {
+    let width = usize::from(ctx.sizeof_lengths);
+    let all_ones = if width >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * width)) - 1
+    };
+    let mut out = Vec::with_capacity(rank);
+    for _ in 0..rank {
+        let v = c.length(ctx)?;
+        out.push(if v == all_ones { UNLIMITED } else { v });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    fn ctx(lengths: u8) -> Context {
+        Context {
+            sizeof_offsets: 8,
+            sizeof_lengths: lengths,
+            base_address: 0,
+        }
+    }
+
+    fn parse(bytes: &[u8], ctx: &Context) -> Result<Dataspace> {
+        Dataspace::parse(&mut Cursor::new(bytes, 0, "dataspace"), ctx)
+    }
+
+    #[test]
+    fn version1_simple_with_unlimited_max() {
+        let mut b = vec![1, 2, 1, 0, 0, 0, 0, 0];
+        b.extend_from_slice(&10u64.to_le_bytes());
+        b.extend_from_slice(&20u64.to_le_bytes());
+        b.extend_from_slice(&10u64.to_le_bytes());
+        b.extend_from_slice(&u64::MAX.to_le_bytes());
+        let s = parse(&b, &ctx(8)).unwrap();
+        assert_eq!(s.kind, SpaceKind::Simple);
+        assert_eq!(s.dims, vec![10, 20]);
+        assert_eq!(s.max_dims, Some(vec![10, UNLIMITED]));
+        assert!(!s.is_unlimited(0));
+        assert!(s.is_unlimited(1));
+        assert!(!s.is_unlimited(2));
+        assert_eq!(s.num_elements(), Some(200));
+    }
+
+    #[test]
+    fn version1_rank0_is_scalar_and_permutation_is_skipped() {
+        let s = parse(&[1, 0, 0, 0, 0, 0, 0, 0], &ctx(8)).unwrap();
+        assert_eq!(s.kind, SpaceKind::Scalar);
+        assert_eq!(s.num_elements(), Some(1));
+
+        let mut b = vec![1, 1, 2, 0, 0, 0, 0, 0];
+        b.extend_from_slice(&7u32.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        let mut c = Cursor::new(&b, 0, "dataspace");
+        let s = Dataspace::parse(&mut c, &ctx(4)).unwrap();
+        assert_eq!(s.dims, vec![7]);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn version2_kinds_and_short_lengths() {
+        let s = parse(&[2, 0, 0, 2], &ctx(8)).unwrap();
+        assert_eq!(s.kind, SpaceKind::Null);
+        assert_eq!(s.num_elements(), Some(0));
+        let s = parse(&[2, 0, 0, 0], &ctx(8)).unwrap();
+        assert_eq!(s.kind, SpaceKind::Scalar);
+        let s = parse(&[2, 1, 1, 1, 5, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], &ctx(4)).unwrap();
+        assert_eq!(s.dims, vec![5]);
+        assert!(s.is_unlimited(0));
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        assert!(matches!(
+            parse(&[2, 33, 0, 1], &ctx(8)),
+            Err(Error::Limit { .. })
+        ));
+        assert!(matches!(
+            parse(&[2, 1, 0, 0, 1, 0, 0, 0], &ctx(4)),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(matches!(
+            parse(&[2, 0, 0, 9], &ctx(8)),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(matches!(
+            parse(&[3, 0, 0, 0], &ctx(8)),
+            Err(Error::Unsupported { .. })
+        ));
+        let mut b = vec![2, 2, 0, 1];
+        b.extend_from_slice(&[0xff; 16]);
+        let s = parse(&b, &ctx(8)).unwrap();
+        assert_eq!(s.num_elements(), None);
+        for n in 0..b.len() {
+            assert!(parse(&b[..n], &ctx(8)).is_err());
+        }
+    }
+}
