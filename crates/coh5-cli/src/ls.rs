@@ -55,7 +55,10 @@ fn list_group(
                 }
                 Ok(Object::Dataset(d)) => writeln!(out, "{}", dataset_line(&d, long)?)?,
                 Ok(Object::Datatype(t)) => {
-                    let dt = t.datatype().map(|d| d.numpy_dtype()).unwrap_or_else(|e| e.to_string());
+                    let dt = t
+                        .datatype()
+                        .map(|d| d.numpy_dtype())
+                        .unwrap_or_else(|e| e.to_string());
                     writeln!(out, "{path}  Type {dt}")?
                 }
                 Err(e) => writeln!(out, "{path}  error: {e}")?,
@@ -75,11 +78,13 @@ fn shape(space: &Dataspace) -> String {
                 .dims
                 .iter()
                 .enumerate()
-                .map(|(i, d)| match space.max_dims.as_ref().and_then(|m| m.get(i)) {
-                    Some(&m) if m == u64::MAX => format!("{d}/Inf"),
-                    Some(&m) if m != *d => format!("{d}/{m}"),
-                    _ => d.to_string(),
-                })
+                .map(
+                    |(i, d)| match space.max_dims.as_ref().and_then(|m| m.get(i)) {
+                        Some(&m) if m == u64::MAX => format!("{d}/Inf"),
+                        Some(&m) if m != *d => format!("{d}/{m}"),
+                        _ => d.to_string(),
+                    },
+                )
                 .collect();
             format!("{{{}}}", dims.join(", "))
         }
@@ -89,7 +94,12 @@ fn shape(space: &Dataspace) -> String {
 fn dataset_line(d: &Dataset, long: bool) -> Result<String, Box<dyn std::error::Error>> {
     let space = d.dataspace()?;
     let dt = d.datatype()?;
-    let mut line = format!("{}  Dataset {} {}", d.path(), shape(&space), dt.numpy_dtype());
+    let mut line = format!(
+        "{}  Dataset {} {}",
+        d.path(),
+        shape(&space),
+        dt.numpy_dtype()
+    );
     if long {
         let layout = d.layout()?;
         match &layout {

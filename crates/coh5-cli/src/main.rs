@@ -10,7 +10,11 @@ use coh5::manifest::{manifest, to_json, ManifestOptions};
 use coh5::{File, SourceOptions};
 
 #[derive(Parser)]
-#[command(name = "coh5", version, about = "Fast HDF5 from local disks and cloud object storage")]
+#[command(
+    name = "coh5",
+    version,
+    about = "Fast HDF5 from local disks and cloud object storage"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -99,7 +103,13 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
         } => {
             let file = File::open_with(source, &opts)?;
             let out = std::io::stdout().lock();
-            ls::list(&file, object.as_deref().unwrap_or("/"), *recursive, *long, out)?;
+            ls::list(
+                &file,
+                object.as_deref().unwrap_or("/"),
+                *recursive,
+                *long,
+                out,
+            )?;
             file
         }
         Command::Dump {

@@ -79,7 +79,11 @@ fn corpus_manifests_match_libhdf5() {
     let golden_dir = corpus.join("golden");
     let mut files = Vec::new();
     goldens(&golden_dir, &mut files);
-    assert!(files.len() > 400, "expected the shared corpus at {}", corpus.display());
+    assert!(
+        files.len() > 400,
+        "expected the shared corpus at {}",
+        corpus.display()
+    );
 
     let candidate_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance");
     let _ = std::fs::remove_dir_all(&candidate_dir);
@@ -91,7 +95,9 @@ fn corpus_manifests_match_libhdf5() {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(golden) = files.get(i) else { break };
-                let rel = golden.strip_prefix(&golden_dir).expect("golden under golden dir");
+                let rel = golden
+                    .strip_prefix(&golden_dir)
+                    .expect("golden under golden dir");
                 let h5 = corpus.join(rel.with_extension(""));
                 let h5 = h5.to_str().expect("utf-8 corpus path");
                 let (ok, stdout, stderr) = run_bounded(&["dump", "--manifest", "--skip-data", h5]);
@@ -118,7 +124,18 @@ fn corpus_manifests_match_libhdf5() {
         .expect("python3 must be installed (scripts/test.sh installs numpy)");
     let report = String::from_utf8_lossy(&result.stdout);
     let summary = report.lines().last().unwrap_or("");
-    eprintln!("{}", report.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
+    eprintln!(
+        "{}",
+        report
+            .lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     eprintln!("{}", String::from_utf8_lossy(&result.stderr));
     assert!(
         result.status.success(),

@@ -16,7 +16,10 @@ pub enum Error {
     },
     /// A signature ("HEAP", "TREE", "OHDR", ...) did not match.
     #[error("bad signature for {structure} at offset {offset:#x}")]
-    Signature { structure: &'static str, offset: u64 },
+    Signature {
+        structure: &'static str,
+        offset: u64,
+    },
     /// A well-formed structure uses a version or feature coh5 does not read.
     #[error("unsupported {structure} at offset {offset:#x}: {detail}")]
     Unsupported {
@@ -33,7 +36,10 @@ pub enum Error {
     },
     /// A stored Jenkins lookup3 (or Fletcher) checksum does not match the bytes.
     #[error("checksum mismatch in {structure} at offset {offset:#x}")]
-    Checksum { structure: &'static str, offset: u64 },
+    Checksum {
+        structure: &'static str,
+        offset: u64,
+    },
     /// A count, size or depth is beyond what any sane file needs; refused before allocating.
     #[error("{structure} at offset {offset:#x} exceeds a limit: {detail}")]
     Limit {
@@ -43,10 +49,17 @@ pub enum Error {
     },
     /// A structure refers back to itself (continuation, B-tree or heap loop).
     #[error("cycle in {structure} at offset {offset:#x}")]
-    Cycle { structure: &'static str, offset: u64 },
+    Cycle {
+        structure: &'static str,
+        offset: u64,
+    },
     /// The byte source failed; `detail` carries its message (URL, I/O error).
     #[error("read of {len} bytes at offset {offset:#x} failed: {detail}")]
-    Io { offset: u64, len: u64, detail: String },
+    Io {
+        offset: u64,
+        len: u64,
+        detail: String,
+    },
 }
 
 impl Error {

@@ -6,6 +6,7 @@
 
 pub mod btree;
 pub mod checksum;
+pub mod chunk_index;
 pub mod dataspace;
 pub mod datatype;
 pub mod error;

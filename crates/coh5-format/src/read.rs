@@ -320,11 +320,13 @@ impl<'a> Cursor<'a> {
     pub fn offset(&mut self, ctx: &Context) -> Result<u64> {
         let n = usize::from(ctx.sizeof_offsets);
         let v = self.uint(n)?;
-        Ok(if n < 8 && v == (1u64 << (8 * n)) - 1 || n == 8 && v == u64::MAX {
-            UNDEF_ADDR
-        } else {
-            v
-        })
+        Ok(
+            if n < 8 && v == (1u64 << (8 * n)) - 1 || n == 8 && v == u64::MAX {
+                UNDEF_ADDR
+            } else {
+                v
+            },
+        )
     }
 
     /// A length of `ctx.sizeof_lengths` bytes.

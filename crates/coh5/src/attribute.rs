@@ -46,12 +46,20 @@ impl Attribute {
         let count = space.num_elements().unwrap_or(0);
         canonical_bytes(&self.file.inner, dt, &self.data, count)
             .map(Some)
-            .map_err(|e| self.file.inner.err(&format!("{}@{}", self.owner, self.name_str()), e))
+            .map_err(|e| {
+                self.file
+                    .inner
+                    .err(&format!("{}@{}", self.owner, self.name_str()), e)
+            })
     }
 }
 
 /// Every attribute of the object whose header is `header`, compact then dense.
-pub(crate) fn read_attributes(file: &File, path: &str, header: &ObjectHeader) -> Result<Vec<Attribute>> {
+pub(crate) fn read_attributes(
+    file: &File,
+    path: &str,
+    header: &ObjectHeader,
+) -> Result<Vec<Attribute>> {
     let inner = &file.inner;
     let mut messages: Vec<(Bytes, u64)> = Vec::new();
     for m in header.all(kind::ATTRIBUTE) {
@@ -90,7 +98,6 @@ fn dense_messages(inner: &Inner, info: &[u8], addr: u64) -> FormatResult<Vec<(By
         return Ok(Vec::new());
     }
     let r = inner.reader();
-    let heap = inner.fractal_heap(info.fractal_heap)?;
     let tree = BTreeV2::read(&r, info.name_index)?;
     let mut out = Vec::new();
     for record in tree.records(&r, &RecordContext::default())? {
@@ -106,14 +113,17 @@ fn dense_messages(inner: &Inner, info: &[u8], addr: u64) -> FormatResult<Vec<(By
         let body = if flags & 1 != 0 {
             inner.sohm_object(kind::ATTRIBUTE, &heap_id, info.fractal_heap)?
         } else {
-            heap.object(&r, &heap_id)?
+            inner.heap_object(info.fractal_heap, &heap_id)?
         };
         out.push((body, info.fractal_heap));
     }
     Ok(out)
 }
 
-fn decode_type_and_space(inner: &Inner, msg: &AttributeMessage) -> FormatResult<(Datatype, Dataspace)> {
+fn decode_type_and_space(
+    inner: &Inner,
+    msg: &AttributeMessage,
+) -> FormatResult<(Datatype, Dataspace)> {
     let dt_bytes = if msg.datatype_shared {
         inner.shared_body(kind::DATATYPE, &msg.datatype, msg.datatype_address)?
     } else {
@@ -124,7 +134,11 @@ fn decode_type_and_space(inner: &Inner, msg: &AttributeMessage) -> FormatResult<
     } else {
         msg.dataspace.clone()
     };
-    let dt = Datatype::parse(&mut Cursor::new(&dt_bytes, msg.datatype_address, "datatype message"))?;
+    let dt = Datatype::parse(&mut Cursor::new(
+        &dt_bytes,
+        msg.datatype_address,
+        "datatype message",
+    ))?;
     let space = Dataspace::parse(
         &mut Cursor::new(&space_bytes, msg.dataspace_address, "dataspace message"),
         &inner.ctx(),

@@ -17,6 +17,18 @@ pub enum Error {
     /// No link of that name exists.
     #[error("{location}: no object at {path}")]
     NotFound { location: String, path: String },
+    /// A selection does not fit the dataset.
+    #[error("bad selection {0}")]
+    Selection(String),
+    /// A chunk could not be decoded (unsupported or corrupt filter data).
+    #[error("{location}: {path}: chunk at offset {offset:#x}: {source}")]
+    Filter {
+        location: String,
+        path: String,
+        offset: u64,
+        #[source]
+        source: coh5_filters::FilterError,
+    },
     /// The link exists but is not of the kind asked for, or cannot be followed.
     #[error("{location}: {path}: {detail}")]
     Object {

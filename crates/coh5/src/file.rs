@@ -143,7 +143,12 @@ impl Inner {
                 table.num_indexes,
             )?);
         }
-        if let Some(m) = ext.first(kind::FILE_SPACE_INFO) {
+        // libhdf5 ignores a message it once marked as unknown; some files carry such a
+        // file-space message whose body does not match its version.
+        if let Some(m) = ext
+            .first(kind::FILE_SPACE_INFO)
+            .filter(|m| !m.was_unknown())
+        {
             self.file_space = Some(FileSpaceInfo::parse(&mut m.cursor(), &self.ctx())?);
         }
         Ok(())
@@ -188,10 +193,8 @@ impl Inner {
 
     /// Resolves a shared-message reference stored in `data` (at `addr`) for a message of `kind`.
     pub fn shared_body(&self, kind: u16, data: &[u8], addr: u64) -> coh5_format::Result<Bytes> {
-        let mut reference = SharedRef::parse(
-            &mut Cursor::new(data, addr, "shared message"),
-            &self.ctx(),
-        )?;
+        let mut reference =
+            SharedRef::parse(&mut Cursor::new(data, addr, "shared message"), &self.ctx())?;
         for _ in 0..MAX_SHARED_HOPS {
             match reference {
                 SharedRef::Heap(id) => return self.sohm_object(kind, &id, addr),
@@ -230,7 +233,15 @@ impl Inner {
                     format!("message type {kind:#x} is shared but the file has no index for it"),
                 )
             })?;
-        self.fractal_heap(heap)?.object(&self.reader(), id)
+        self.heap_object(heap, id)
+    }
+
+    /// An object of the fractal heap at `heap`, undoing the heap's I/O filters if it has any.
+    pub fn heap_object(&self, heap: u64, id: &[u8]) -> coh5_format::Result<Bytes> {
+        let heap = self.fractal_heap(heap)?;
+        heap.object_with(&self.reader(), id, &|stored, pipeline, mask| {
+            crate::filters::unfilter_heap_block(stored, pipeline, mask, heap.address, &self.ctx())
+        })
     }
 }
 

@@ -33,3 +33,46 @@ pub fn filter_name(f: &Filter) -> String {
     };
     known.to_string()
 }
+
+/// The filter specs of a pipeline message, as `coh5-filters` takes them.
+pub(crate) fn specs(filters: &[Filter]) -> Vec<coh5_filters::FilterSpec<'_>> {
+    filters
+        .iter()
+        .map(|f| coh5_filters::FilterSpec {
+            id: f.id,
+            name: f.name.as_deref(),
+            flags: f.flags,
+            client_data: &f.client_data,
+        })
+        .collect()
+}
+
+/// Undoes the I/O filters of a fractal heap block (deflate in practice), given the heap's stored
+/// filter pipeline message.
+pub(crate) fn unfilter_heap_block(
+    stored: &[u8],
+    pipeline: &[u8],
+    mask: u32,
+    heap: u64,
+    ctx: &coh5_format::Context,
+) -> coh5_format::Result<Vec<u8>> {
+    use coh5_format::message::filter_pipeline::FilterPipeline;
+    use coh5_format::{limits::MAX_METADATA_BLOCK, Cursor, Error};
+    let p = FilterPipeline::parse(
+        &mut Cursor::new(pipeline, heap, "fractal heap filters"),
+        ctx,
+    )?;
+    coh5_filters::decode_pipeline(
+        &specs(&p.filters),
+        mask,
+        stored.to_vec(),
+        1,
+        MAX_METADATA_BLOCK as usize,
+    )
+    .map_err(|e| match e {
+        coh5_filters::FilterError::Unsupported { .. } => {
+            Error::unsupported("fractal heap block", heap, e.to_string())
+        }
+        _ => Error::corrupt("fractal heap block", heap, e.to_string()),
+    })
+}

@@ -9,6 +9,7 @@
 //! ```
 
 mod attribute;
+mod chunks;
 mod error;
 mod file;
 mod filters;
@@ -20,6 +21,7 @@ mod object;
 mod paths;
 mod read;
 mod runtime;
+pub mod selection;
 mod value;
 
 pub use attribute::Attribute;
@@ -30,10 +32,4 @@ pub use file::File;
 pub use filters::filter_name;
 pub use link::{Link, LinkKind};
 pub use object::{child_path, Dataset, Group, NamedDatatype, Object, ObjectKind};
-
-/// Bytes needed for `count` elements of `dt`, if that fits in memory addresses.
-pub(crate) fn dataset_bytes(count: u64, dt: &format::datatype::Datatype) -> Option<u64> {
-    count
-        .checked_mul(u64::from(dt.size))
-        .filter(|&n| n <= usize::MAX as u64)
-}
+pub use selection::{DimSelection, Selection};

@@ -50,12 +50,18 @@ pub(crate) fn read_links(file: &Inner, header: &ObjectHeader) -> Result<Vec<Link
     let ctx = file.ctx();
     if let Some(m) = header.first(kind::SYMBOL_TABLE) {
         let body = file.message_body(m)?;
-        let table = SymbolTable::parse(&mut Cursor::new(&body, m.address, "symbol table message"), &ctx)?;
+        let table = SymbolTable::parse(
+            &mut Cursor::new(&body, m.address, "symbol table message"),
+            &ctx,
+        )?;
         return symbol_table_links(file, &table);
     }
     if let Some(m) = header.first(kind::LINK_INFO) {
         let body = file.message_body(m)?;
-        let info = LinkInfo::parse(&mut Cursor::new(&body, m.address, "link info message"), &ctx)?;
+        let info = LinkInfo::parse(
+            &mut Cursor::new(&body, m.address, "link info message"),
+            &ctx,
+        )?;
         if info.fractal_heap != UNDEF_ADDR {
             return dense_links(file, &info);
         }
@@ -80,7 +86,8 @@ fn symbol_table_links(file: &Inner, table: &SymbolTable) -> Result<Vec<Link>> {
             let name = heap.string_at(e.name_offset)?.to_vec();
             let kind = if e.cache_type == CACHE_SYMBOLIC_LINK {
                 // The scratch pad holds the offset of the link value in the same local heap.
-                let offset = u32::from_le_bytes([e.scratch[0], e.scratch[1], e.scratch[2], e.scratch[3]]);
+                let offset =
+                    u32::from_le_bytes([e.scratch[0], e.scratch[1], e.scratch[2], e.scratch[3]]);
                 LinkKind::Soft(crate::names::decode(heap.string_at(u64::from(offset))?))
             } else {
                 LinkKind::Hard(e.object_header)
@@ -96,7 +103,6 @@ fn symbol_table_links(file: &Inner, table: &SymbolTable) -> Result<Vec<Link>> {
 
 fn dense_links(file: &Inner, info: &LinkInfo) -> Result<Vec<Link>> {
     let r = file.reader();
-    let heap = file.fractal_heap(info.fractal_heap)?;
     let tree = BTreeV2::read(&r, info.name_index)?;
     let ctx = file.ctx();
     let mut links = Vec::new();
@@ -108,8 +114,11 @@ fn dense_links(file: &Inner, info: &LinkInfo) -> Result<Vec<Link>> {
                 "record is not a link-name record",
             ));
         };
-        let body = heap.object(&r, &heap_id)?;
-        let msg = LinkMessage::parse(&mut Cursor::new(&body, info.fractal_heap, "link message"), &ctx)?;
+        let body = file.heap_object(info.fractal_heap, &heap_id)?;
+        let msg = LinkMessage::parse(
+            &mut Cursor::new(&body, info.fractal_heap, "link message"),
+            &ctx,
+        )?;
         links.push(from_message(msg));
     }
     Ok(links)

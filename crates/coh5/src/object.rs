@@ -111,7 +111,9 @@ impl Node {
     }
 
     fn datatype(&self) -> Result<Datatype> {
-        self.required(kind::DATATYPE, "datatype message", |c, _| Datatype::parse(c))
+        self.required(kind::DATATYPE, "datatype message", |c, _| {
+            Datatype::parse(c)
+        })
     }
 }
 
@@ -257,30 +259,41 @@ impl Dataset {
     }
 
     pub fn layout(&self) -> Result<Layout> {
+        self.layout_message().map(|m| m.layout)
+    }
+
+    /// The layout message with its version (chunk index encodings depend on it).
+    pub fn layout_message(&self) -> Result<LayoutMessage> {
         self.node
             .required(kind::LAYOUT, "data layout message", LayoutMessage::parse)
-            .map(|m| m.layout)
     }
 
     /// The filter pipeline in application order (empty when the data is not filtered).
     pub fn filters(&self) -> Result<Vec<Filter>> {
         Ok(self
             .node
-            .message(kind::FILTER_PIPELINE, "filter pipeline message", FilterPipeline::parse)?
+            .message(
+                kind::FILTER_PIPELINE,
+                "filter pipeline message",
+                FilterPipeline::parse,
+            )?
             .map(|p| p.filters)
             .unwrap_or_default())
     }
 
     /// The fill value message (new form preferred over the old one, as libhdf5 does).
     pub fn fill_value(&self) -> Result<Option<FillValue>> {
-        if let Some(f) = self
-            .node
-            .message(kind::FILL_VALUE, "fill value message", FillValue::parse)?
+        if let Some(f) =
+            self.node
+                .message(kind::FILL_VALUE, "fill value message", FillValue::parse)?
         {
             return Ok(Some(f));
         }
-        self.node
-            .message(kind::FILL_VALUE_OLD, "old fill value message", FillValue::parse_old)
+        self.node.message(
+            kind::FILL_VALUE_OLD,
+            "old fill value message",
+            FillValue::parse_old,
+        )
     }
 
     pub fn attributes(&self) -> Result<Vec<Attribute>> {

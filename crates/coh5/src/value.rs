@@ -31,12 +31,21 @@ impl Resolver for Inner {
         let header = self.header(address).ok()?;
         let m = header.first(kind::DATASPACE)?;
         let body = self.message_body(m).ok()?;
-        Dataspace::parse(&mut Cursor::new(&body, m.address, "dataspace message"), &self.ctx()).ok()
+        Dataspace::parse(
+            &mut Cursor::new(&body, m.address, "dataspace message"),
+            &self.ctx(),
+        )
+        .ok()
     }
 }
 
 /// The canonical encoding of `count` stored elements of type `dt`.
-pub(crate) fn canonical_bytes(inner: &Inner, dt: &Datatype, data: &[u8], count: u64) -> Result<Vec<u8>> {
+pub(crate) fn canonical_bytes(
+    inner: &Inner,
+    dt: &Datatype,
+    data: &[u8],
+    count: u64,
+) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     encode(dt, data, count, &inner.ctx(), inner, &mut out)?;
     Ok(out)

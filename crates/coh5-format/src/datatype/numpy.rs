@@ -137,11 +137,12 @@ fn np(dt: &Datatype) -> Result<Np, String> {
         }
         TypeClass::Array { dims, base } => Ok(Np::Sub(Box::new(np(base)?), dims.clone())),
         TypeClass::Compound { members } => {
+            let (offsets, size) = memory_layout(members, size);
             let mut fields = Vec::with_capacity(members.len());
-            for m in members {
+            for (m, offset) in members.iter().zip(offsets) {
                 let name = String::from_utf8(m.name.clone())
                     .map_err(|_| "compound member name is not UTF-8".to_string())?;
-                fields.push((name, np(&m.datatype)?, m.offset));
+                fields.push((name, np(&m.datatype)?, offset));
             }
             if let Some(c) = complex_pair(&fields) {
                 return code(c);
@@ -149,6 +150,46 @@ fn np(dt: &Datatype) -> Result<Np, String> {
             Ok(Np::Struct(fields, size))
         }
     }
+}
+
+/// Size of a type as libhdf5 holds it in memory, which is what h5py's dtypes describe: a
+/// variable-length string becomes a pointer (8 bytes), a sequence an `hvl_t` (16), an object
+/// reference an `hobj_ref_t` (8), a region reference an `hdset_reg_ref_t` (12), and compounds and
+/// arrays grow or shrink with their members.
+pub(crate) fn memory_size(dt: &Datatype) -> u32 {
+    match &dt.class {
+        TypeClass::VarLen {
+            string: Some(_), ..
+        } => 8,
+        TypeClass::VarLen { string: None, .. } => 16,
+        TypeClass::Reference {
+            kind: RefKind::Object,
+        } => 8,
+        TypeClass::Reference {
+            kind: RefKind::Region,
+        } => 12,
+        TypeClass::Array { dims, base } => {
+            let n = dims.iter().fold(1u32, |a, &d| a.saturating_mul(d));
+            n.saturating_mul(memory_size(base))
+        }
+        TypeClass::Compound { members } => memory_layout(members, dt.size).1,
+        _ => dt.size,
+    }
+}
+
+/// Member offsets and total size of a compound in memory. Like libhdf5 (`H5T__set_loc`), members
+/// are visited in offset order and each one moves by the size change of those before it.
+fn memory_layout(members: &[super::Member], size: u32) -> (Vec<u32>, u32) {
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by_key(|&i| members[i].offset);
+    let mut offsets = vec![0u32; members.len()];
+    let mut change: i64 = 0;
+    for i in order {
+        let m = &members[i];
+        offsets[i] = (i64::from(m.offset) + change).max(0) as u32;
+        change += i64::from(memory_size(&m.datatype)) - i64::from(m.datatype.size);
+    }
+    (offsets, (i64::from(size) + change).max(0) as u32)
 }
 
 /// h5py reads a compound of exactly `r` then `i`, both the same 4/8/16-byte float, as complex.
