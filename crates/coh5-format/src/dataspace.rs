@@ -71,6 +71,15 @@ impl Dataspace {
         } else {
             None
         };
+        // libhdf5 refuses a dimension larger than its maximum (H5S decode).
+        if let Some(max) = &max_dims {
+            if let Some(i) = (0..rank).find(|&i| max[i] != UNLIMITED && dims[i] > max[i]) {
+                return Err(c.corrupt(format!(
+                    "dimension {i} size {} exceeds its maximum {}",
+                    dims[i], max[i]
+                )));
+            }
+        }
         if version == 1 && flags & FLAG_PERMUTATION != 0 {
             // Permutation indices were never implemented by any library; skip them.
             let len = rank * usize::from(ctx.sizeof_lengths);

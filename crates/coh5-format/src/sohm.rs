@@ -50,17 +50,11 @@ pub struct SharedMessage {
     pub location: SharedMessageLocation,
 }
 
-/// The flag bit of a header message type (1 dataspace, 3 datatype, 5 fill value,
-/// 0xB filter pipeline, 0xC attribute); `None` for kinds that are never shared.
+/// The flag bit of a header message type in an index's type mask: bit N stands for message
+/// type N (libhdf5's `H5O_SHMESG_*_FLAG`), so dataspace is 0x2, datatype 0x8, fill value 0x20,
+/// filter pipeline 0x800 and attribute 0x1000. `None` for kinds that are never shared.
 fn type_flag(message_kind: u16) -> Option<u16> {
-    Some(match message_kind {
-        0x01 => 1 << 0,
-        0x03 => 1 << 1,
-        0x05 => 1 << 2,
-        0x0b => 1 << 3,
-        0x0c => 1 << 4,
-        _ => return None,
-    })
+    matches!(message_kind, 0x01 | 0x03 | 0x05 | 0x0b | 0x0c).then(|| 1 << message_kind)
 }
 
 impl SharedMessageTable {
@@ -195,11 +189,11 @@ mod tests {
                     .find_map(|n| SharedMessageTable::read(&r, addr, n).ok())
                     .expect("a table whose checksum verifies");
                 tables += 1;
-                for (bit, kind) in [(0, 1), (1, 3), (2, 5), (3, 0xb), (4, 0xc)] {
+                for kind in [1u16, 3, 5, 0xb, 0xc] {
                     let owner = table
                         .indexes
                         .iter()
-                        .find(|i| i.message_types & (1 << bit) != 0);
+                        .find(|i| i.message_types & (1 << kind) != 0);
                     assert_eq!(table.heap_for(kind), owner.map(|i| i.heap_address));
                 }
                 assert_eq!(table.heap_for(0x10), None);
@@ -246,7 +240,7 @@ mod tests {
 
     #[test]
     fn synthetic_list_and_errors() {
-        let mut file = table(INDEX_LIST, 0b10, 1, 100, 500);
+        let mut file = table(INDEX_LIST, 1 << 3, 1, 100, 500); // datatypes only
         file.resize(100, 0);
         let mut list = b"SMLI".to_vec();
         list.push(1); // in an object header

@@ -420,6 +420,10 @@ fn parse_compound(
     size: u32,
     depth: u32,
 ) -> Result<TypeClass> {
+    if nmembers == 0 {
+        // libhdf5 refuses to decode a compound without members.
+        return Err(c.corrupt("compound datatype with no members"));
+    }
     check_members(c, nmembers)?;
     // Version 3 stores member offsets in as few bytes as the compound size needs.
     let offset_width = match size {
