@@ -116,7 +116,13 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             skip_data, source, ..
         } => {
             let file = File::open_with(source, &opts)?;
-            let m = manifest(&file, ManifestOptions { data: !skip_data })?;
+            let m = manifest(
+                &file,
+                ManifestOptions {
+                    data: !skip_data,
+                    ..Default::default()
+                },
+            )?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", to_json(&m))?;
             file

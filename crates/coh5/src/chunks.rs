@@ -49,6 +49,15 @@ impl Grid<'_> {
             .collect()
     }
 
+    /// Chunks per dimension over the current extent.
+    fn chunks(&self) -> Vec<u64> {
+        self.dims
+            .iter()
+            .zip(self.chunk)
+            .map(|(&d, &c)| d.div_ceil(c.max(1)))
+            .collect()
+    }
+
     /// Chunk coordinates of a linear slot in row-major order over `counts`; the first
     /// (slowest) dimension takes whatever remains, so its count may be a placeholder.
     fn unravel(mut index: u64, counts: &[u64]) -> Vec<u64> {
@@ -138,7 +147,9 @@ pub(crate) fn list(r: &Reader, index: &ChunkIndex, grid: &Grid) -> Result<Vec<Ch
             if *address == UNDEF_ADDR {
                 return Ok(Vec::new());
             }
-            let counts = grid.max_chunks();
+            // Implicit indexes lay chunks out over the current extent (File Format
+            // Specification VII.B); fixed arrays number slots over the maximum extent.
+            let counts = grid.chunks();
             let total = counts.iter().try_fold(1u64, |a, &n| a.checked_mul(n));
             let total = total.ok_or_else(|| {
                 FormatError::limit("implicit chunk index", *address, "chunk count overflows")

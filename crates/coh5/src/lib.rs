@@ -11,6 +11,7 @@
 mod attribute;
 mod chunks;
 mod error;
+mod external;
 mod file;
 mod filters;
 mod link;

@@ -21,11 +21,17 @@ use crate::object::{child_path, Dataset, Group, Object};
 pub struct ManifestOptions {
     /// Hash dataset contents (`data_sha256`).
     pub data: bool,
+    /// Datasets larger than this (NumPy bytes) are marked `skipped` instead of hashed, as the
+    /// golden producer does (SPEC.md §4.2).
+    pub max_data_bytes: u64,
 }
 
 impl Default for ManifestOptions {
     fn default() -> Self {
-        ManifestOptions { data: true }
+        ManifestOptions {
+            data: true,
+            max_data_bytes: 64 << 20,
+        }
     }
 }
 
@@ -166,8 +172,17 @@ impl Walk {
         let mut e = json!({"kind": "dataset"});
         match dataset_metadata(d, &mut e) {
             Ok((dt, space)) => {
+                let nbytes = space
+                    .num_elements()
+                    .and_then(|n| n.checked_mul(dt.numpy_itemsize()));
+                if let Some(n) = nbytes {
+                    e["nbytes"] = n.into();
+                }
                 if space.kind == SpaceKind::Null {
                     e["empty"] = true.into();
+                } else if nbytes.is_none_or(|n| n > self.options.max_data_bytes) {
+                    e["skipped"] =
+                        format!("nbytes above {} bytes", self.options.max_data_bytes).into();
                 } else if self.options.data {
                     match crate::read::read_canonical(d, &dt, &space) {
                         Ok(bytes) => e["data_sha256"] = sha256_hex(&bytes).into(),

@@ -11,7 +11,7 @@ use coh5_format::dataspace::Dataspace;
 use coh5_format::datatype::Datatype;
 use coh5_format::message::filter_pipeline::Filter;
 use coh5_format::message::kind;
-use coh5_format::message::layout::Layout;
+use coh5_format::message::layout::{Layout, FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS};
 use coh5_format::{Error as FormatError, UNDEF_ADDR};
 use rayon::prelude::*;
 
@@ -24,8 +24,6 @@ use crate::value::canonical_bytes;
 
 /// Compressed bytes fetched per batch: bounds memory while keeping many requests in flight.
 const BATCH_BYTES: u64 = 64 << 20;
-/// Layout flag (version 4+): partial edge chunks are stored without filters.
-const DONT_FILTER_PARTIAL_EDGE: u8 = 0x2;
 
 /// The canonical encoding (SPEC.md §8) of every element of `d`.
 pub(crate) fn read_canonical(d: &Dataset, dt: &Datatype, space: &Dataspace) -> Result<Vec<u8>> {
@@ -86,12 +84,8 @@ pub(crate) fn read_raw(
         }
         Layout::Contiguous { address, .. } => {
             if d.header().first(kind::EXTERNAL_FILES).is_some() {
-                return Err(object_err(
-                    d,
-                    "external raw data files are not readable yet",
-                ));
-            }
-            if *address == UNDEF_ADDR {
+                read_external(d, space, sel, esize, &mut out, &out_shape)?;
+            } else if *address == UNDEF_ADDR {
                 fill(d, esize, &mut out)?;
             } else {
                 read_contiguous(d, *address, space, sel, esize, &mut out, &out_shape)?;
@@ -127,7 +121,7 @@ pub(crate) fn read_raw(
                 chunk_bytes,
                 esize,
                 filters: &filters,
-                skip_edge_filters: flags & DONT_FILTER_PARTIAL_EDGE != 0,
+                skip_edge_filters: flags & FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS != 0,
                 out_shape: &out_shape,
             };
             plan.run(chunks, &mut out)?;
@@ -162,21 +156,7 @@ fn read_contiguous(
     out_shape: &[u64],
 ) -> Result<()> {
     // Fetch only the span from the first to the last selected element in storage order.
-    let strides: Vec<u64> = (0..space.dims.len())
-        .map(|i| space.dims[i + 1..].iter().product())
-        .collect();
-    let first: u64 = sel
-        .dims
-        .iter()
-        .zip(&strides)
-        .map(|(s, st)| lo(s) * st)
-        .sum();
-    let last: u64 = sel
-        .dims
-        .iter()
-        .zip(&strides)
-        .map(|(s, st)| hi(s) * st)
-        .sum();
+    let (first, last) = span(space, sel);
     let inner = &d.file().inner;
     let start = inner.reader().absolute(address) + first * esize;
     let end = inner.reader().absolute(address) + (last + 1) * esize;
@@ -188,6 +168,50 @@ fn read_contiguous(
         &space.dims,
         &p,
         OutPtr(out.as_mut_ptr(), out.len()),
+        out_shape,
+        esize as usize,
+    );
+    Ok(())
+}
+
+/// The first and last selected element, as storage-order element indexes.
+fn span(space: &Dataspace, sel: &Selection) -> (u64, u64) {
+    let strides: Vec<u64> = (0..space.dims.len())
+        .map(|i| space.dims[i + 1..].iter().product())
+        .collect();
+    let first = sel
+        .dims
+        .iter()
+        .zip(&strides)
+        .map(|(s, st)| lo(s) * st)
+        .sum();
+    let last = sel
+        .dims
+        .iter()
+        .zip(&strides)
+        .map(|(s, st)| hi(s) * st)
+        .sum();
+    (first, last)
+}
+
+fn read_external(
+    d: &Dataset,
+    space: &Dataspace,
+    sel: &Selection,
+    esize: u64,
+    out: &mut [u8],
+    out_shape: &[u64],
+) -> Result<()> {
+    let (first, last) = span(space, sel);
+    let bytes = crate::external::read(d, first * esize..(last + 1) * esize)?;
+    let p = parts(sel, &space.dims, &vec![0; space.dims.len()]);
+    let dest = OutPtr(out.as_mut_ptr(), out.len());
+    scatter(
+        &bytes,
+        first * esize,
+        &space.dims,
+        &p,
+        dest,
         out_shape,
         esize as usize,
     );

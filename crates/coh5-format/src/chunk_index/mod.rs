@@ -90,8 +90,9 @@ impl ElementCodec {
     }
 }
 
-/// Whether bit `i` of an initialization bitmap is set (bit i%8 of byte i/8, LSB first).
+/// Whether bit `i` of a page-initialization bitmap is set. libhdf5 numbers bits from the most
+/// significant bit of each byte (`H5VM_bit_get`).
 pub(crate) fn bit_set(bitmap: &[u8], i: u64) -> bool {
     let byte = usize::try_from(i / 8).ok().and_then(|b| bitmap.get(b));
-    byte.is_some_and(|b| b & (1 << (i % 8)) != 0)
+    byte.is_some_and(|b| b & (0x80 >> (i % 8)) != 0)
 }

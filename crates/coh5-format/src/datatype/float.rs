@@ -191,11 +191,25 @@ impl FloatLayout {
             && self.mant_norm == 2
     }
 
+    /// The x86-64 `long double` layout (80-bit x87 in 16 bytes). libhdf5 converts such data to
+    /// the native type by copying (or byte-swapping) all 16 bytes, padding included, so the
+    /// padding that the file holds is what a reader returns.
+    fn is_x87_long_double(&self, f: NumpyFloat) -> bool {
+        f == NumpyFloat::Extended
+            && self.size == 16
+            && self.sign_pos == 79
+            && self.exp_pos == 64
+            && self.exp_size == 15
+            && self.mant_pos == 0
+            && self.mant_size == 64
+            && self.exp_bias == 16383
+    }
+
     /// Appends `stored` (one element of this layout, `self.size` bytes) converted to the
     /// little-endian bytes of `f`, which must come from [`Self::numpy_float`].
     pub fn convert(&self, stored: &[u8], f: NumpyFloat, out: &mut Vec<u8>) {
         let le = self.little_endian(stored);
-        if self.is_native(f) {
+        if self.is_native(f) || self.is_x87_long_double(f) {
             out.extend_from_slice(&le);
             return;
         }

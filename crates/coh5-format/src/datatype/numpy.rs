@@ -20,6 +20,18 @@ enum Np {
 impl Datatype {
     /// The NumPy dtype string of SPEC.md section 6, or `<unsupported: why>` where h5py has
     /// no NumPy equivalent (time class, revised references, floats too wide, VAX order).
+    /// Bytes per element of the NumPy array h5py returns (`dtype.itemsize`): 8 for an object
+    /// (variable-length or reference) element, the libhdf5 in-memory size otherwise.
+    pub fn numpy_itemsize(&self) -> u64 {
+        match &self.class {
+            TypeClass::VarLen { .. } | TypeClass::Reference { .. } => 8,
+            TypeClass::Array { dims, base } => dims.iter().fold(base.numpy_itemsize(), |a, &d| {
+                a.saturating_mul(u64::from(d))
+            }),
+            _ => u64::from(memory_size(self)),
+        }
+    }
+
     pub fn numpy_dtype(&self) -> String {
         match np(self) {
             Ok(Np::Code(code)) => code,

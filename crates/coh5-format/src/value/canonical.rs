@@ -249,7 +249,9 @@ impl Encoder<'_> {
                     ),
                 )
             })?;
-            push_u64(out, u64::from(len));
+            // h5py hands the golden producer a NumPy array per sequence and it counts the
+            // array flattened, so a sequence of arrays counts their scalar elements.
+            push_u64(out, u64::from(len).saturating_mul(flat_len(base)));
             for item in items {
                 self.element(base, item, out, depth + 1)?;
             }
@@ -353,6 +355,16 @@ fn fixed_string(b: &[u8], pad: StrPad, out: &mut Vec<u8>) {
     };
     out.extend_from_slice(&b[..keep]);
     out.resize(out.len() + (b.len() - keep), 0);
+}
+
+/// Scalar elements in one element of `dt`: the product of nested array dimensions.
+fn flat_len(dt: &Datatype) -> u64 {
+    match &dt.class {
+        TypeClass::Array { dims, base } => Datatype::array_len(dims)
+            .unwrap_or(1)
+            .saturating_mul(flat_len(base)),
+        _ => 1,
+    }
 }
 
 #[cfg(test)]
