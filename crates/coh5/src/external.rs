@@ -58,7 +58,7 @@ pub(crate) fn read(d: &Dataset, range: Range<u64>) -> Result<Vec<u8>> {
         }
         let name = crate::names::decode(heap.string_at(entry.name_offset).map_err(fail)?);
         let location = resolve(&inner.location, &name);
-        let source = block_on(coh5_io::open(&location, &coh5_io::SourceOptions::new()))?;
+        let source = inner.open_related(&location)?;
         let start = entry.file_offset + (lo - seg.start);
         let size = block_on(source.size())?;
         // libhdf5 reads past the end of an external file as zeros.

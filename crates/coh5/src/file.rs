@@ -34,6 +34,9 @@ pub struct File {
 
 pub(crate) struct Inner {
     pub location: String,
+    /// How the file was reached; files it refers to (external raw data, VDS sources) are
+    /// opened the same way, so a granule in a private bucket can name its neighbours.
+    pub options: SourceOptions,
     pub meta: MetaSource,
     pub superblock: Superblock,
     pub sohm: Option<SharedMessageTable>,
@@ -55,11 +58,16 @@ impl File {
     /// Opens with explicit source options (credentials, endpoint, anonymous access...).
     pub fn open_with(location: &str, options: &SourceOptions) -> Result<File> {
         let source = block_on(coh5_io::open(location, options))?;
-        File::from_source(source)
+        File::from_source_with(source, options.clone())
     }
 
     /// Opens an HDF5 file held by any byte source.
     pub fn from_source(source: Arc<dyn ByteSource>) -> Result<File> {
+        File::from_source_with(source, SourceOptions::new())
+    }
+
+    /// Opens an HDF5 file held by a byte source; `options` reach the files it refers to.
+    pub fn from_source_with(source: Arc<dyn ByteSource>, options: SourceOptions) -> Result<File> {
         let location = source.location().to_string();
         let size = block_on(source.size())?;
         let meta = MetaSource::new(source, size, DEFAULT_BLOCK);
@@ -71,6 +79,7 @@ impl File {
         let superblock = Superblock::read(&meta).map_err(fail)?;
         let mut file = Inner {
             location: location.clone(),
+            options,
             meta,
             superblock,
             sohm: None,
@@ -113,6 +122,11 @@ impl File {
 }
 
 impl Inner {
+    /// A byte source for a file this one refers to, reached with this file's options.
+    pub fn open_related(&self, location: &str) -> Result<Arc<dyn ByteSource>> {
+        Ok(block_on(coh5_io::open(location, &self.options))?)
+    }
+
     pub fn ctx(&self) -> Context {
         self.superblock.ctx
     }
