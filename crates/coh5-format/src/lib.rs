@@ -20,6 +20,7 @@ pub mod sohm;
 pub mod superblock;
 pub mod symbol_table_entry;
 pub mod value;
+pub mod vds;
 
 pub use error::{Error, Result};
 pub use read::{Context, Cursor, ReadAt, Reader, UNDEF_ADDR};

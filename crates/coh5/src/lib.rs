@@ -24,6 +24,7 @@ mod read;
 mod runtime;
 pub mod selection;
 mod value;
+mod virtual_ds;
 
 pub use attribute::Attribute;
 pub use coh5_format as format;

@@ -249,7 +249,14 @@ impl Dataset {
         &self.node.file
     }
 
+    /// The dataspace; for a virtual dataset, with the extent libhdf5 computes at open from
+    /// the sources available (what h5py shows), not the one stored.
     pub fn dataspace(&self) -> Result<Dataspace> {
+        crate::virtual_ds::current_space(self, self.stored_dataspace()?)
+    }
+
+    /// The dataspace message as stored.
+    pub(crate) fn stored_dataspace(&self) -> Result<Dataspace> {
         self.node
             .required(kind::DATASPACE, "dataspace message", Dataspace::parse)
     }

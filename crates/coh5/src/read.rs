@@ -126,9 +126,7 @@ pub(crate) fn read_raw(
             };
             plan.run(chunks, &mut out)?;
         }
-        Layout::Virtual { .. } => {
-            return Err(object_err(d, "virtual datasets are not readable yet"))
-        }
+        Layout::Virtual { .. } => crate::virtual_ds::read(d, dt, sel, &mut out, &out_shape)?,
     }
     Ok(out)
 }
@@ -235,7 +233,7 @@ fn hi(s: &crate::selection::DimSelection) -> u64 {
 }
 
 /// Fills `out` with the dataset's fill value (zero bytes when none is defined).
-fn fill(d: &Dataset, esize: u64, out: &mut [u8]) -> Result<()> {
+pub(crate) fn fill(d: &Dataset, esize: u64, out: &mut [u8]) -> Result<()> {
     let value = d.fill_value()?.and_then(|f| f.value);
     if let Some(v) = value.filter(|v| v.len() as u64 == esize && esize > 0) {
         if v.iter().any(|&b| b != 0) {
