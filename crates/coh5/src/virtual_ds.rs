@@ -195,7 +195,9 @@ impl<'a> Sources<'a> {
             let location = crate::external::resolve(self.vds.file().location(), &file_name);
             self.files
                 .entry(location)
-                .or_insert_with_key(|location| File::open(location).ok())
+                .or_insert_with_key(|location| {
+                    File::open_with(location, &self.vds.file().inner.options).ok()
+                })
                 .clone()?
         };
         let Ok(Object::Dataset(dataset)) = handle.object(&dataset_name) else {
