@@ -9,4 +9,4 @@ python3 -m pip install --quiet --disable-pip-version-check -r scripts/requiremen
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
