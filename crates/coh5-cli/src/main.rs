@@ -1,6 +1,8 @@
 //! The `coh5` command: argument parsing and output formatting over the `coh5` library.
 
+mod get;
 mod ls;
+mod zip;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -65,6 +67,23 @@ enum Command {
         /// Path or URL of the HDF5 file.
         source: String,
     },
+    /// Read datasets (all in one planned read) and write them as npy, npz, CSV or JSON.
+    Get {
+        /// Path or URL of the HDF5 file.
+        source: String,
+        /// Absolute paths of the datasets to read.
+        #[arg(required = true)]
+        datasets: Vec<String>,
+        /// NumPy-style selection applied to every dataset, e.g. "0:1000,::2" or "[1,5],-1".
+        #[arg(long, allow_hyphen_values = true)]
+        slice: Option<String>,
+        /// Output format [default: npy for -o *.npy, npz for -o *.npz, else json].
+        #[arg(long, value_enum)]
+        format: Option<get::Format>,
+        /// Write here instead of stdout.
+        #[arg(short, long)]
+        output: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -125,6 +144,28 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             )?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", to_json(&m))?;
+            file
+        }
+        Command::Get {
+            source,
+            datasets,
+            slice,
+            format,
+            output,
+        } => {
+            let file = File::open_with(source, &opts)?;
+            let format = format.unwrap_or_else(|| get::Format::default_for(output.as_deref()));
+            let mut out: Box<dyn Write> = match output {
+                Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let result = get::get(&file, datasets, slice.as_deref(), format, &mut out);
+            drop(out);
+            if let (Err(_), Some(p)) = (&result, output) {
+                // Leave no truncated output behind.
+                let _ = std::fs::remove_file(p);
+            }
+            result?;
             file
         }
     };

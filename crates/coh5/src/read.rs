@@ -1,13 +1,19 @@
 //! Reading dataset values: the stored bytes of the selected elements, in C order of the
 //! selection, with storage that was never written read as the fill value.
 //!
-//! Chunked data is planned first (which chunks intersect the selection), fetched in bounded
-//! batches with all requests of a batch in flight together, then decoded on the rayon pool,
-//! each chunk scattered straight into its disjoint part of the output.
+//! A read of several datasets is planned as one: every dataset's selection is turned into the
+//! byte ranges it needs (contiguous spans, intersecting chunks), all ranges of all datasets are
+//! fetched in bounded batches with every request of a batch in flight together, and the pieces
+//! are then decoded on the rayon pool, each scattered straight into its disjoint part of its
+//! dataset's output. Over an object store this makes a read of N small datasets cost about one
+//! round trip instead of N. A single-dataset read is the case N = 1.
+
+use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use coh5_filters::decode_pipeline;
-use coh5_format::dataspace::Dataspace;
+use coh5_format::dataspace::{Dataspace, SpaceKind};
 use coh5_format::datatype::Datatype;
 use coh5_format::message::filter_pipeline::Filter;
 use coh5_format::message::kind;
@@ -19,7 +25,7 @@ use crate::chunks::{list, Chunk, Grid};
 use crate::error::{Error, Result};
 use crate::object::Dataset;
 use crate::runtime::block_on;
-use crate::selection::{Part, Selection};
+use crate::selection::{DimSelection, Part, Selection};
 use crate::value::canonical_bytes;
 
 /// Compressed bytes fetched per batch: bounds memory while keeping many requests in flight.
@@ -28,12 +34,12 @@ const BATCH_BYTES: u64 = 64 << 20;
 /// The canonical encoding (SPEC.md §8) of every element of `d`.
 pub(crate) fn read_canonical(d: &Dataset, dt: &Datatype, space: &Dataspace) -> Result<Vec<u8>> {
     let sel = Selection::all(&space.dims);
-    let raw = read_raw(d, dt, space, &sel)?;
+    let raw = read_many(&[(d, &sel)])?.pop().unwrap_or_default();
     let count = sel.shape().iter().product();
     canonical_bytes(&d.file().inner, dt, &raw, count).map_err(|e| d.file().inner.err(d.path(), e))
 }
 
-fn object_err(d: &Dataset, detail: impl Into<String>) -> Error {
+pub(crate) fn object_err(d: &Dataset, detail: impl Into<String>) -> Error {
     Error::Object {
         location: d.file().location().to_string(),
         path: d.path().to_string(),
@@ -41,13 +47,107 @@ fn object_err(d: &Dataset, detail: impl Into<String>) -> Error {
     }
 }
 
-/// Stored bytes of the selected elements in C order (file byte order).
-pub(crate) fn read_raw(
-    d: &Dataset,
-    dt: &Datatype,
-    space: &Dataspace,
+/// Stored bytes (file byte order) of the selected elements of each dataset, in C order of its
+/// selection, fetched and decoded as one plan. Every dataset must belong to one file.
+pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>> {
+    let Some((first, _)) = items.first() else {
+        return Ok(Vec::new());
+    };
+    let file = &first.file().inner;
+    let mut jobs = Vec::with_capacity(items.len());
+    let mut pieces = Vec::new();
+    for (i, &(d, sel)) in items.iter().enumerate() {
+        if !Arc::ptr_eq(&d.file().inner, file) {
+            return Err(object_err(
+                d,
+                "datasets of one planned read must belong to one file",
+            ));
+        }
+        jobs.push(plan(d, sel, i, &mut pieces)?);
+    }
+    let outs: Vec<OutPtr> = jobs
+        .iter_mut()
+        .map(|j| OutPtr(j.out.as_mut_ptr(), j.out.len()))
+        .collect();
+    let base = file.reader().absolute(0);
+    let mut start = 0;
+    while start < pieces.len() {
+        // A batch takes pieces until it holds BATCH_BYTES (at least one piece).
+        let mut end = start;
+        let mut bytes = 0u64;
+        while end < pieces.len() && (end == start || bytes < BATCH_BYTES) {
+            bytes = bytes.saturating_add(pieces[end].range.end - pieces[end].range.start);
+            end += 1;
+        }
+        let batch = &pieces[start..end];
+        let ranges: Vec<Range<u64>> = batch
+            .iter()
+            .map(|p| base + p.range.start..base + p.range.end)
+            .collect();
+        let fetched = block_on(file.meta.source().read_ranges(&ranges))?;
+        batch
+            .par_iter()
+            .zip(fetched.into_par_iter())
+            .try_for_each(|(p, data)| {
+                let job = &jobs[p.job];
+                job.decode(p, data, outs[p.job])
+            })?;
+        start = end;
+    }
+    Ok(jobs.into_iter().map(|j| j.out).collect())
+}
+
+/// One dataset's part of a planned read: its output buffer and what decoding its pieces needs.
+struct Job<'a> {
+    d: &'a Dataset,
+    dims: Vec<u64>,
+    esize: u64,
+    out_shape: Vec<u64>,
+    out: Vec<u8>,
+    chunking: Option<Chunking>,
+}
+
+/// How the chunks of a chunked dataset are decoded.
+struct Chunking {
+    chunk_dims: Vec<u64>,
+    chunk_bytes: u64,
+    filters: Vec<Filter>,
+    skip_edge_filters: bool,
+}
+
+/// A byte range of the file (relative address) that one dataset needs, and what it holds.
+struct Piece {
+    job: usize,
+    range: Range<u64>,
+    kind: PieceKind,
+}
+
+enum PieceKind {
+    /// Contiguous storage; the range starts at this byte offset of the dataset's storage.
+    Span {
+        storage_offset: u64,
+        parts: Vec<Part>,
+    },
+    /// One stored chunk.
+    Chunk { chunk: Chunk, parts: Vec<Part> },
+}
+
+/// Checks the selection, allocates the output, does whatever needs no fetch from the file
+/// (compact data, external files, fill values) and adds the ranges to fetch to `pieces`.
+fn plan<'a>(
+    d: &'a Dataset,
     sel: &Selection,
-) -> Result<Vec<u8>> {
+    index: usize,
+    pieces: &mut Vec<Piece>,
+) -> Result<Job<'a>> {
+    let space = d.dataspace()?;
+    if space.kind == SpaceKind::Null {
+        return Err(object_err(
+            d,
+            "the dataspace is null: there are no elements",
+        ));
+    }
+    let dt = d.datatype()?;
     sel.check(&space.dims)?;
     let esize = u64::from(dt.size);
     let out_shape = sel.shape();
@@ -56,45 +156,78 @@ pub(crate) fn read_raw(
         .try_fold(esize, |a, &n| a.checked_mul(n))
         .filter(|&n| n <= isize::MAX as u64)
         .ok_or_else(|| object_err(d, "selection too large for memory"))?;
-    let mut out = vec![0u8; out_len as usize];
+    let mut job = Job {
+        d,
+        dims: space.dims.clone(),
+        esize,
+        out_shape,
+        out: vec![0u8; out_len as usize],
+        chunking: None,
+    };
     if out_len == 0 {
-        return Ok(out);
+        return Ok(job);
     }
     let message = d.layout_message()?;
     let inner = &d.file().inner;
+    let whole_selection = || parts(sel, &space.dims, &vec![0; space.dims.len()]);
     match &message.layout {
         Layout::Compact { data } => {
-            let whole = whole_bytes(space, esize).ok_or_else(|| object_err(d, "too large"))?;
+            let whole = whole_bytes(&space, esize).ok_or_else(|| object_err(d, "too large"))?;
             if (data.len() as u64) < whole {
                 return Err(inner.err(
                     d.path(),
                     FormatError::corrupt("compact data", d.address(), "shorter than the dataspace"),
                 ));
             }
-            let p = parts(sel, &space.dims, &vec![0; space.dims.len()]);
+            let out = OutPtr(job.out.as_mut_ptr(), job.out.len());
             scatter(
                 data,
                 0,
-                &space.dims,
-                &p,
-                OutPtr(out.as_mut_ptr(), out.len()),
-                &out_shape,
+                &job.dims,
+                &whole_selection(),
+                out,
+                &job.out_shape,
                 esize as usize,
             );
         }
         Layout::Contiguous { address, .. } => {
+            let (first, last) = span(&space, sel);
+            let storage = first * esize..(last + 1) * esize;
             if d.header().first(kind::EXTERNAL_FILES).is_some() {
-                read_external(d, space, sel, esize, &mut out, &out_shape)?;
+                let bytes = crate::external::read(d, storage.clone())?;
+                let out = OutPtr(job.out.as_mut_ptr(), job.out.len());
+                let p = whole_selection();
+                scatter(
+                    &bytes,
+                    storage.start,
+                    &job.dims,
+                    &p,
+                    out,
+                    &job.out_shape,
+                    esize as usize,
+                );
             } else if *address == UNDEF_ADDR {
-                fill(d, esize, &mut out)?;
+                fill(d, esize, &mut job.out)?;
             } else {
-                read_contiguous(d, *address, space, sel, esize, &mut out, &out_shape)?;
+                let range = address
+                    .checked_add(storage.start)
+                    .zip(address.checked_add(storage.end))
+                    .map(|(s, e)| s..e)
+                    .ok_or_else(|| object_err(d, "contiguous data address overflows"))?;
+                pieces.push(Piece {
+                    job: index,
+                    range,
+                    kind: PieceKind::Span {
+                        storage_offset: storage.start,
+                        parts: whole_selection(),
+                    },
+                });
             }
         }
         Layout::Chunked {
             chunk_dims,
             flags,
-            index,
+            index: chunk_index,
             ..
         } => {
             let filters = d.filters()?;
@@ -112,23 +245,48 @@ pub(crate) fn read_raw(
                 layout_version: message.version,
                 filtered: !filters.is_empty(),
             };
-            let chunks = list(&inner.reader(), index, &grid).map_err(|e| inner.err(d.path(), e))?;
-            let plan = Plan {
-                d,
-                sel,
-                dims: &space.dims,
-                chunk_dims,
+            let chunks =
+                list(&inner.reader(), chunk_index, &grid).map_err(|e| inner.err(d.path(), e))?;
+            let before = pieces.len();
+            for chunk in chunks
+                .into_iter()
+                .filter(|c| c.coords.len() == space.dims.len())
+            {
+                let origin: Vec<u64> = chunk
+                    .coords
+                    .iter()
+                    .zip(chunk_dims)
+                    .map(|(&i, &n)| i.saturating_mul(n))
+                    .collect();
+                if origin.iter().zip(&space.dims).any(|(&o, &n)| o >= n) {
+                    continue;
+                }
+                let p = parts(sel, chunk_dims, &origin);
+                if p.iter().any(Part::is_empty) {
+                    continue;
+                }
+                let range = chunk.address..chunk.address.saturating_add(chunk.size);
+                pieces.push(Piece {
+                    job: index,
+                    range,
+                    kind: PieceKind::Chunk { chunk, parts: p },
+                });
+            }
+            if ((pieces.len() - before) as u64) < touched_chunks(sel, chunk_dims) {
+                fill(d, esize, &mut job.out)?;
+            }
+            job.chunking = Some(Chunking {
+                chunk_dims: chunk_dims.clone(),
                 chunk_bytes,
-                esize,
-                filters: &filters,
+                filters,
                 skip_edge_filters: flags & FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS != 0,
-                out_shape: &out_shape,
-            };
-            plan.run(chunks, &mut out)?;
+            });
         }
-        Layout::Virtual { .. } => crate::virtual_ds::read(d, dt, sel, &mut out, &out_shape)?,
+        Layout::Virtual { .. } => {
+            crate::virtual_ds::read(d, &dt, sel, &mut job.out, &job.out_shape)?
+        }
     }
-    Ok(out)
+    Ok(job)
 }
 
 fn whole_bytes(space: &Dataspace, esize: u64) -> Option<u64> {
@@ -142,34 +300,6 @@ fn parts(sel: &Selection, extent: &[u64], origin: &[u64]) -> Vec<Part> {
         .zip(origin.iter().zip(extent))
         .map(|(s, (&o, &e))| s.within(o, o + e))
         .collect()
-}
-
-fn read_contiguous(
-    d: &Dataset,
-    address: u64,
-    space: &Dataspace,
-    sel: &Selection,
-    esize: u64,
-    out: &mut [u8],
-    out_shape: &[u64],
-) -> Result<()> {
-    // Fetch only the span from the first to the last selected element in storage order.
-    let (first, last) = span(space, sel);
-    let inner = &d.file().inner;
-    let start = inner.reader().absolute(address) + first * esize;
-    let end = inner.reader().absolute(address) + (last + 1) * esize;
-    let bytes = block_on(inner.meta.source().read_range(start..end))?;
-    let p = parts(sel, &space.dims, &vec![0; space.dims.len()]);
-    scatter(
-        &bytes,
-        first * esize,
-        &space.dims,
-        &p,
-        OutPtr(out.as_mut_ptr(), out.len()),
-        out_shape,
-        esize as usize,
-    );
-    Ok(())
 }
 
 /// The first and last selected element, as storage-order element indexes.
@@ -192,43 +322,17 @@ fn span(space: &Dataspace, sel: &Selection) -> (u64, u64) {
     (first, last)
 }
 
-fn read_external(
-    d: &Dataset,
-    space: &Dataspace,
-    sel: &Selection,
-    esize: u64,
-    out: &mut [u8],
-    out_shape: &[u64],
-) -> Result<()> {
-    let (first, last) = span(space, sel);
-    let bytes = crate::external::read(d, first * esize..(last + 1) * esize)?;
-    let p = parts(sel, &space.dims, &vec![0; space.dims.len()]);
-    let dest = OutPtr(out.as_mut_ptr(), out.len());
-    scatter(
-        &bytes,
-        first * esize,
-        &space.dims,
-        &p,
-        dest,
-        out_shape,
-        esize as usize,
-    );
-    Ok(())
-}
-
-fn lo(s: &crate::selection::DimSelection) -> u64 {
+fn lo(s: &DimSelection) -> u64 {
     match s {
-        crate::selection::DimSelection::Strided { start, .. } => *start,
-        crate::selection::DimSelection::Indices(v) => v.iter().copied().min().unwrap_or(0),
+        DimSelection::Strided { start, .. } => *start,
+        DimSelection::Indices(v) => v.iter().copied().min().unwrap_or(0),
     }
 }
 
-fn hi(s: &crate::selection::DimSelection) -> u64 {
+fn hi(s: &DimSelection) -> u64 {
     match s {
-        crate::selection::DimSelection::Strided { start, count, step } => {
-            start + count.saturating_sub(1) * step
-        }
-        crate::selection::DimSelection::Indices(v) => v.iter().copied().max().unwrap_or(0),
+        DimSelection::Strided { start, count, step } => start + count.saturating_sub(1) * step,
+        DimSelection::Indices(v) => v.iter().copied().max().unwrap_or(0),
     }
 }
 
@@ -247,128 +351,104 @@ pub(crate) fn fill(d: &Dataset, esize: u64, out: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
-struct Plan<'a> {
-    d: &'a Dataset,
-    sel: &'a Selection,
-    dims: &'a [u64],
-    chunk_dims: &'a [u64],
-    chunk_bytes: u64,
-    esize: u64,
-    filters: &'a [Filter],
-    skip_edge_filters: bool,
-    out_shape: &'a [u64],
+/// How many chunk positions the selection touches (allocated or not).
+fn touched_chunks(sel: &Selection, chunk_dims: &[u64]) -> u64 {
+    sel.dims
+        .iter()
+        .zip(chunk_dims)
+        .map(|(s, &c)| {
+            let c = c.max(1);
+            match s {
+                DimSelection::Strided { start, count, step } => {
+                    if *count == 0 {
+                        0
+                    } else if *step <= c {
+                        (start + (count - 1) * step) / c - start / c + 1
+                    } else {
+                        *count
+                    }
+                }
+                DimSelection::Indices(v) => {
+                    let mut ids: Vec<u64> = v.iter().map(|i| i / c).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    ids.len() as u64
+                }
+            }
+        })
+        .product()
 }
 
-/// The output buffer shared by the decoding threads.
+/// One output buffer shared by the decoding threads.
 #[derive(Clone, Copy)]
 struct OutPtr(*mut u8, usize);
-// SAFETY: every chunk writes only the output elements whose source indices lie inside that chunk;
-// chunks do not overlap, so no two threads write the same byte, and the buffer outlives the
-// parallel loop that uses the pointer.
+// SAFETY: every piece writes only the output elements whose source indices lie inside that
+// piece (a chunk, or the one span of a contiguous dataset); pieces of one dataset do not
+// overlap, so no two threads write the same byte, and the buffers outlive the parallel loops
+// that use the pointers (they are moved out only after every batch is done).
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
-impl Plan<'_> {
-    fn run(&self, chunks: Vec<Chunk>, out: &mut [u8]) -> Result<()> {
-        let rank = self.dims.len();
-        // Keep chunks inside the extent that the selection touches.
-        let wanted: Vec<(Chunk, Vec<Part>)> = chunks
-            .into_iter()
-            .filter(|c| c.coords.len() == rank)
-            .filter_map(|c| {
-                let origin: Vec<u64> = c
-                    .coords
-                    .iter()
-                    .zip(self.chunk_dims)
-                    .map(|(&i, &n)| i.saturating_mul(n))
-                    .collect();
-                if origin.iter().zip(self.dims).any(|(&o, &n)| o >= n) {
-                    return None;
+impl Job<'_> {
+    fn decode(&self, piece: &Piece, bytes: Bytes, out: OutPtr) -> Result<()> {
+        let esize = self.esize as usize;
+        match &piece.kind {
+            PieceKind::Span {
+                storage_offset,
+                parts,
+            } => {
+                if (bytes.len() as u64) < piece.range.end - piece.range.start {
+                    return Err(self.d.file().inner.err(
+                        self.d.path(),
+                        FormatError::corrupt(
+                            "contiguous data",
+                            piece.range.start,
+                            "extends past the end of the file",
+                        ),
+                    ));
                 }
-                let p = parts(self.sel, self.chunk_dims, &origin);
-                (!p.iter().any(Part::is_empty)).then_some((c, p))
-            })
-            .collect();
-        if (wanted.len() as u64) < self.touched_chunks() {
-            fill(self.d, self.esize, out)?;
-        }
-        let inner = &self.d.file().inner;
-        let base = inner.reader().absolute(0);
-        let ptr = OutPtr(out.as_mut_ptr(), out.len());
-        let mut batch: Vec<(Chunk, Vec<Part>)> = Vec::new();
-        let mut batch_bytes = 0u64;
-        let flush = |batch: &mut Vec<(Chunk, Vec<Part>)>| -> Result<()> {
-            let ranges: Vec<_> = batch
-                .iter()
-                .map(|(c, _)| base + c.address..base + c.address + c.size)
-                .collect();
-            let fetched = block_on(inner.meta.source().read_ranges(&ranges))?;
-            batch
-                .par_iter()
-                .zip(fetched.into_par_iter())
-                .try_for_each(|((chunk, p), bytes)| self.decode_into(chunk, bytes, p, ptr))?;
-            batch.clear();
-            Ok(())
-        };
-        for item in wanted {
-            batch_bytes += item.0.size;
-            batch.push(item);
-            if batch_bytes >= BATCH_BYTES {
-                flush(&mut batch)?;
-                batch_bytes = 0;
+                let dims = &self.dims;
+                scatter(
+                    &bytes,
+                    *storage_offset,
+                    dims,
+                    parts,
+                    out,
+                    &self.out_shape,
+                    esize,
+                );
+                Ok(())
             }
+            PieceKind::Chunk { chunk, parts } => match &self.chunking {
+                Some(c) => self.decode_chunk(c, chunk, bytes, parts, out),
+                None => Err(object_err(self.d, "chunk piece of an unchunked dataset")),
+            },
         }
-        if !batch.is_empty() {
-            flush(&mut batch)?;
-        }
-        Ok(())
     }
 
-    /// How many chunk positions the selection touches (allocated or not).
-    fn touched_chunks(&self) -> u64 {
-        self.sel
-            .dims
-            .iter()
-            .zip(self.chunk_dims)
-            .map(|(s, &c)| {
-                let c = c.max(1);
-                match s {
-                    crate::selection::DimSelection::Strided { start, count, step } => {
-                        if *count == 0 {
-                            0
-                        } else if *step <= c {
-                            (start + (count - 1) * step) / c - start / c + 1
-                        } else {
-                            *count
-                        }
-                    }
-                    crate::selection::DimSelection::Indices(v) => {
-                        let mut ids: Vec<u64> = v.iter().map(|i| i / c).collect();
-                        ids.sort_unstable();
-                        ids.dedup();
-                        ids.len() as u64
-                    }
-                }
-            })
-            .product()
-    }
-
-    fn decode_into(&self, chunk: &Chunk, bytes: Bytes, p: &[Part], out: OutPtr) -> Result<()> {
+    fn decode_chunk(
+        &self,
+        c: &Chunking,
+        chunk: &Chunk,
+        bytes: Bytes,
+        p: &[Part],
+        out: OutPtr,
+    ) -> Result<()> {
         let inner = &self.d.file().inner;
         let edge = chunk
             .coords
             .iter()
-            .zip(self.chunk_dims.iter().zip(self.dims))
+            .zip(c.chunk_dims.iter().zip(&self.dims))
             .any(|(&i, (&c, &n))| (i + 1).saturating_mul(c) > n);
-        let data: Bytes = if self.filters.is_empty() || (edge && self.skip_edge_filters) {
+        let data: Bytes = if c.filters.is_empty() || (edge && c.skip_edge_filters) {
             bytes
         } else {
             decode_pipeline(
-                &crate::filters::specs(self.filters),
+                &crate::filters::specs(&c.filters),
                 chunk.filter_mask,
                 bytes.to_vec(),
                 self.esize as usize,
-                self.chunk_bytes as usize,
+                c.chunk_bytes as usize,
             )
             .map_err(|source| Error::Filter {
                 location: inner.location.clone(),
@@ -378,7 +458,7 @@ impl Plan<'_> {
             })?
             .into()
         };
-        if (data.len() as u64) < self.chunk_bytes {
+        if (data.len() as u64) < c.chunk_bytes {
             return Err(inner.err(
                 self.d.path(),
                 FormatError::corrupt(
@@ -387,20 +467,13 @@ impl Plan<'_> {
                     format!(
                         "{} bytes after filters, {} expected",
                         data.len(),
-                        self.chunk_bytes
+                        c.chunk_bytes
                     ),
                 ),
             ));
         }
-        scatter(
-            &data,
-            0,
-            self.chunk_dims,
-            p,
-            out,
-            self.out_shape,
-            self.esize as usize,
-        );
+        let esize = self.esize as usize;
+        scatter(&data, 0, &c.chunk_dims, p, out, &self.out_shape, esize);
         Ok(())
     }
 }

@@ -725,12 +725,10 @@ fn read_piece(
         .collect();
     let src_shape: Vec<u64> = src_dims.iter().map(DimSelection::len).collect();
     let source = &piece.source;
-    let raw = crate::read::read_raw(
-        &source.dataset,
-        &source.datatype,
-        &source.space,
-        &Selection { dims: src_dims },
-    )?;
+    let selection = Selection { dims: src_dims };
+    let raw = crate::read::read_many(&[(&source.dataset, &selection)])?
+        .pop()
+        .unwrap_or_default();
     let data = convert(&source.datatype, dt, raw).map_err(PieceError::Mapping)?;
     let esize = dt.size as usize;
     // Element strides of the source block, carried over to the virtual dimension each pairs with.
