@@ -512,10 +512,3 @@ impl Scatter<'_> {
         }
     }
 }
-
-impl Dataset {
-    /// Stored bytes (file byte order) of the selected elements, in C order of the selection.
-    pub fn read_raw(&self, sel: &Selection) -> Result<Vec<u8>> {
-        read_raw(self, &self.datatype()?, &self.dataspace()?, sel)
-    }
-}
