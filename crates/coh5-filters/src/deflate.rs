@@ -3,10 +3,18 @@
 use crate::error::{DResult, Fail};
 use flate2::{Decompress, FlushDecompress, Status};
 
+/// Deflate cannot expand data by more than 1032:1 (a 258-byte match per ~2 bits), so a stream
+/// never needs more room than this many times its length.
+const MAX_RATIO: usize = 1032;
+
 /// Inflates a zlib stream into at most `limit` bytes; the stream must be complete.
 pub(crate) fn decode(data: &[u8], limit: usize) -> DResult<Vec<u8>> {
     let mut z = Decompress::new(true);
-    let mut out: Vec<u8> = Vec::new();
+    // A chunk inflates to `limit` bytes in the normal case: room for that (plus the one byte that
+    // would prove an overflow) up front spares the regrowth copies, and the deflate ratio bound
+    // keeps a lying `limit` from reserving memory the stream could never fill.
+    let first = (limit + 1).min(data.len().saturating_mul(MAX_RATIO).saturating_add(4096));
+    let mut out: Vec<u8> = Vec::with_capacity(first);
     loop {
         if out.len() == out.capacity() {
             if out.len() > limit {
