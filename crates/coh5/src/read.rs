@@ -56,12 +56,25 @@ pub(crate) fn read_raw(
         .try_fold(esize, |a, &n| a.checked_mul(n))
         .filter(|&n| n <= isize::MAX as u64)
         .ok_or_else(|| object_err(d, "selection too large for memory"))?;
-    let mut out = vec![0u8; out_len as usize];
+    let inner = &d.file().inner;
+    // The element count and size come from the file, so the buffer may be absurd (a dataspace
+    // of 2^60 elements): ask for it fallibly and report a typed error instead of aborting.
+    let mut out = Vec::new();
+    out.try_reserve_exact(out_len as usize).map_err(|_| {
+        inner.err(
+            d.path(),
+            FormatError::limit(
+                "dataset read",
+                d.address(),
+                format!("the selection needs {out_len} bytes, more than can be allocated"),
+            ),
+        )
+    })?;
+    out.resize(out_len as usize, 0);
     if out_len == 0 {
         return Ok(out);
     }
     let message = d.layout_message()?;
-    let inner = &d.file().inner;
     match &message.layout {
         Layout::Compact { data } => {
             let whole = whole_bytes(space, esize).ok_or_else(|| object_err(d, "too large"))?;
@@ -509,6 +522,36 @@ impl Scatter<'_> {
         if to + n <= out.1 {
             // SAFETY: in bounds (checked above); see `OutPtr` for why writes never race.
             unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), out.0.add(to), n) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::Object;
+
+    /// A contiguous dataset whose dataspace claims 2^60 one-byte elements
+    /// (tests/fixtures/make_crafted.py): the output buffer is refused with a typed error
+    /// naming the dataset's header, where an infallible allocation would abort the process.
+    #[test]
+    fn absurd_selection_is_a_limit_error_not_an_abort() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/dataspace_2_60.h5"
+        );
+        let file = crate::File::open(path).unwrap();
+        let Ok(Object::Dataset(d)) = file.object("/d") else {
+            panic!("/d is a dataset");
+        };
+        let (dt, space) = (d.datatype().unwrap(), d.dataspace().unwrap());
+        match read_canonical(&d, &dt, &space) {
+            Err(Error::Format {
+                path,
+                source: FormatError::Limit { offset, .. },
+                ..
+            }) => assert_eq!((path.as_str(), offset), ("/d", d.address())),
+            other => panic!("expected a limit error, got {:?}", other.map(|v| v.len())),
         }
     }
 }
