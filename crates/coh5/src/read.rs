@@ -313,10 +313,26 @@ impl Plan<'_> {
         let mut batch: Vec<(Chunk, Vec<Part>)> = Vec::new();
         let mut batch_bytes = 0u64;
         let flush = |batch: &mut Vec<(Chunk, Vec<Part>)>| -> Result<()> {
-            let ranges: Vec<_> = batch
+            // Addresses and sizes come from the chunk index; the source refuses ranges past
+            // the end of the file, but the sums themselves must not overflow.
+            let ranges = batch
                 .iter()
-                .map(|(c, _)| base + c.address..base + c.address + c.size)
-                .collect();
+                .map(|(c, _)| {
+                    let start = base.checked_add(c.address);
+                    start
+                        .and_then(|s| Some(s..s.checked_add(c.size)?))
+                        .ok_or_else(|| {
+                            inner.err(
+                                self.d.path(),
+                                FormatError::corrupt(
+                                    "chunk",
+                                    c.address,
+                                    format!("{} bytes do not fit in the address space", c.size),
+                                ),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?;
             let fetched = block_on(inner.meta.source().read_ranges(&ranges))?;
             batch
                 .par_iter()
@@ -326,7 +342,7 @@ impl Plan<'_> {
             Ok(())
         };
         for item in wanted {
-            batch_bytes += item.0.size;
+            batch_bytes = batch_bytes.saturating_add(item.0.size);
             batch.push(item);
             if batch_bytes >= BATCH_BYTES {
                 flush(&mut batch)?;
@@ -553,5 +569,29 @@ mod tests {
             }) => assert_eq!((path.as_str(), offset), ("/d", d.address())),
             other => panic!("expected a limit error, got {:?}", other.map(|v| v.len())),
         }
+    }
+
+    /// A fuzzer-found file whose chunk index puts a chunk at an address where address + size
+    /// overflows: the dataset gets a read error naming the chunk, not an arithmetic panic.
+    #[test]
+    fn chunk_range_overflow_is_a_read_error() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/chunk_address_overflow.h5"
+        );
+        let file = crate::File::open(path).unwrap();
+        let m = crate::manifest::manifest(&file, Default::default()).unwrap();
+        let errors: Vec<&str> = m["objects"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|o| o["read_error"].as_str())
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("corrupt chunk at offset") && e.contains("address space")),
+            "{errors:?}"
+        );
     }
 }
