@@ -5,6 +5,7 @@
 //! about networks; that keeps every decoder fuzzable on an in-memory buffer.
 
 pub mod btree;
+pub mod cache_image;
 pub mod checksum;
 pub mod chunk_index;
 pub mod dataspace;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
+use coh5_format::cache_image::{CacheImage, CacheImageMessage};
 use coh5_format::heap::fractal::FractalHeap;
 use coh5_format::heap::global::GlobalHeapCollection;
 use coh5_format::message::file_space_info::FileSpaceInfo;
@@ -149,6 +150,14 @@ impl Inner {
             return Ok(());
         };
         let ext = self.header(addr)?;
+        // Before anything else is decoded: the image's entries replace the file's bytes.
+        if let Some(m) = ext.first(kind::METADATA_CACHE_IMAGE) {
+            let msg = CacheImageMessage::parse(&mut m.cursor(), &self.ctx())?;
+            let image = CacheImage::read(&self.reader(), &msg)?;
+            let base = self.ctx().base_address;
+            self.meta.set_overlay(image, base)?;
+            lock(&self.headers).clear();
+        }
         if let Some(m) = ext.first(kind::SHARED_MESSAGE_TABLE) {
             let table = SharedMessageTableMessage::parse(&mut m.cursor(), &self.ctx())?;
             self.sohm = Some(SharedMessageTable::read(

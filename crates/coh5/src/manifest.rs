@@ -22,7 +22,8 @@ pub struct ManifestOptions {
     /// Hash dataset contents (`data_sha256`).
     pub data: bool,
     /// Datasets larger than this (NumPy bytes) are marked `skipped` instead of hashed, as the
-    /// golden producer does (SPEC.md §4.2).
+    /// golden producer does (SPEC.md §4.2); so are datasets whose stored elements exceed twice
+    /// this, which only a corrupt datatype size produces.
     pub max_data_bytes: u64,
 }
 
@@ -178,9 +179,19 @@ impl Walk {
                 if let Some(n) = nbytes {
                     e["nbytes"] = n.into();
                 }
+                // Reading buffers the stored elements first. A legitimate stored element is at
+                // most twice its NumPy size (a 16-byte variable-length reference becomes an
+                // 8-byte object), but the size comes from the file and a corrupt one can claim
+                // gigabytes per element.
+                let stored = space
+                    .num_elements()
+                    .and_then(|n| n.checked_mul(u64::from(dt.size)));
+                let limit = self.options.max_data_bytes;
                 if space.kind == SpaceKind::Null {
                     e["empty"] = true.into();
-                } else if nbytes.is_none_or(|n| n > self.options.max_data_bytes) {
+                } else if nbytes.is_none_or(|n| n > limit)
+                    || stored.is_none_or(|n| n > limit.saturating_mul(2))
+                {
                     e["skipped"] =
                         format!("nbytes above {} bytes", self.options.max_data_bytes).into();
                 } else if self.options.data {
@@ -269,4 +280,34 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// tvldtypes1.h5 with its variable-length datatype sizes corrupted (found by the robustness
+    /// test): one dataset's stored elements claim 16 GiB while its NumPy size stays 32 bytes.
+    #[test]
+    fn corrupt_element_size_is_skipped_not_allocated() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpus/hdf5/tools/test/h5dump/testfiles/tvldtypes1.h5"
+        );
+        let mut data = std::fs::read(path).expect("corpus file tvldtypes1.h5");
+        data[0x647] ^= 0xff;
+        data[0xb6d] ^= 0xff;
+        let source = Arc::new(coh5_io::MemorySource::new(data, "mutant"));
+        let file = File::from_source(source).unwrap();
+        let m = manifest(&file, ManifestOptions::default()).unwrap();
+        let skipped: Vec<&str> = m["objects"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| v.get("skipped").is_some())
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(skipped, ["/Dataset2.0"], "{m:#}");
+    }
 }

@@ -82,7 +82,8 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
         let batch = &pieces[start..end];
         let ranges: Vec<Range<u64>> = batch
             .iter()
-            .map(|p| base + p.range.start..base + p.range.end)
+            // Addresses come from the file: saturate, and let the source refuse ranges past the end.
+            .map(|p| base.saturating_add(p.range.start)..base.saturating_add(p.range.end))
             .collect();
         let fetched = block_on(file.meta.source().read_ranges(&ranges))?;
         batch
@@ -156,12 +157,26 @@ fn plan<'a>(
         .try_fold(esize, |a, &n| a.checked_mul(n))
         .filter(|&n| n <= isize::MAX as u64)
         .ok_or_else(|| object_err(d, "selection too large for memory"))?;
+    // The element count and size come from the file, so the buffer may be absurd (a dataspace
+    // of 2^60 elements): ask for it fallibly and report a typed error instead of aborting.
+    let mut out = Vec::new();
+    out.try_reserve_exact(out_len as usize).map_err(|_| {
+        d.file().inner.err(
+            d.path(),
+            FormatError::limit(
+                "dataset read",
+                d.address(),
+                format!("the selection needs {out_len} bytes, more than can be allocated"),
+            ),
+        )
+    })?;
+    out.resize(out_len as usize, 0);
     let mut job = Job {
         d,
         dims: space.dims.clone(),
         esize,
         out_shape,
-        out: vec![0u8; out_len as usize],
+        out,
         chunking: None,
     };
     if out_len == 0 {
