@@ -119,6 +119,7 @@ fn options(args: &SourceArgs) -> SourceOptions {
 }
 
 fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
     let opts = options(&cli.source);
     let file = match &cli.command {
         Command::Ls {
@@ -179,10 +180,11 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
     if cli.source.stats {
         let s = file.source().stats().snapshot();
         eprintln!(
-            "stats: {} requests, {} bytes fetched, {:.3} s in requests",
+            "stats: {} requests, {} bytes fetched, {:.3} s in requests, {:.3} s wall time",
             s.requests,
             s.bytes,
-            s.busy.as_secs_f64()
+            s.busy.as_secs_f64(),
+            started.elapsed().as_secs_f64()
         );
     }
     Ok(())

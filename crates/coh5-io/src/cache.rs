@@ -176,6 +176,12 @@ impl BlockCache {
         self.inner.lock().cached_bytes
     }
 
+    /// Records the source's size when the caller already knows it: saves a size request and
+    /// lets [`BlockCache::insert`] keep the short last block.
+    pub fn set_size(&self, size: u64) {
+        self.inner.size.get_or_init(|| size);
+    }
+
     async fn source_size(&self) -> Result<u64> {
         if let Some(size) = self.inner.size.get() {
             return Ok(*size);

@@ -19,7 +19,7 @@ use coh5_format::{Context, Cursor, Error as FormatError, Reader};
 use coh5_io::{ByteSource, SourceOptions};
 
 use crate::error::{Error, Result};
-use crate::meta::{MetaSource, DEFAULT_BLOCK};
+use crate::meta::{MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK};
 use crate::object::Group;
 use crate::runtime::block_on;
 
@@ -71,7 +71,11 @@ impl File {
     pub fn from_source_with(source: Arc<dyn ByteSource>, options: SourceOptions) -> Result<File> {
         let location = source.location().to_string();
         let size = block_on(source.size())?;
+        // One speculative read brings the superblock, the root group and, in a paged file, the
+        // whole first page of metadata.
+        let first = block_on(source.read_range(0..size.min(FIRST_READ)))?;
         let meta = MetaSource::new(source, size, DEFAULT_BLOCK);
+        meta.seed(0, first.clone());
         let fail = |source: FormatError| Error::Format {
             location: location.clone(),
             path: "/".into(),
@@ -91,6 +95,13 @@ impl File {
             storage_paths: OnceLock::new(),
         };
         file.read_extension().map_err(fail)?;
+        // A paged file (File Space Info, strategy PAGE) aggregates metadata into whole pages:
+        // fetch metadata a page at a time. Raw data goes through the read planner by chunk.
+        if let Some(page) = file.file_space.as_ref().and_then(|f| f.page_size()) {
+            if (DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(&page) {
+                file.meta.set_block_size(page, first);
+            }
+        }
         Ok(File {
             inner: Arc::new(file),
         })
