@@ -20,6 +20,8 @@ pub mod selection;
 pub mod sohm;
 pub mod superblock;
 pub mod symbol_table_entry;
+#[cfg(test)]
+mod test_corpus;
 pub mod value;
 pub mod vds;
 

@@ -654,7 +654,7 @@ pub(crate) mod tests {
 
     // ---- corpus -------------------------------------------------------------------------
 
-    pub(crate) const CORPUS: &str = "/work/shared/corpus";
+    pub(crate) use crate::test_corpus::CORPUS;
 
     /// How far h5py got with a corpus file.
     #[derive(Clone, Copy, PartialEq, Eq, Debug)]

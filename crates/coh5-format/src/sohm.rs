@@ -179,10 +179,7 @@ mod tests {
         let mut heap_messages = 0;
         let mut tables = 0;
         for path in files {
-            let Ok(file) = std::fs::read(format!("/work/shared/corpus/{path}")) else {
-                continue;
-            };
-            let b = Bytes::from(file);
+            let b = crate::test_corpus::read(path);
             let r = Reader::new(&b, Context::default());
             for addr in find_all(&b, b"SMTB") {
                 let table = (1..=6u8)

@@ -204,12 +204,10 @@ mod tests {
     use crate::read::Context;
     use bytes::Bytes;
 
-    const CORPUS: &str = "/work/shared/corpus";
+    use crate::test_corpus::CORPUS;
 
-    fn corpus(path: &str) -> Option<Bytes> {
-        std::fs::read(format!("{CORPUS}/{path}"))
-            .ok()
-            .map(Bytes::from)
+    fn corpus(path: &str) -> Bytes {
+        crate::test_corpus::read(path)
     }
 
     fn find_all(hay: &[u8], needle: &[u8]) -> Vec<u64> {
@@ -278,9 +276,7 @@ mod tests {
                 2,
             ),
         ] {
-            let Some(b) = corpus(path) else {
-                continue;
-            };
+            let b = corpus(path);
             let r = Reader::new(&b, Context::default());
             let mut c = Cursor::new(&b[64..72], 64, "test");
             let root = c.offset(&r.ctx).unwrap();
@@ -318,9 +314,7 @@ mod tests {
 
     #[test]
     fn corpus_chunk_btree() {
-        let Some(b) = corpus("pyfive/tests/data/chunked.hdf5") else {
-            return;
-        };
+        let b = corpus("pyfive/tests/data/chunked.hdf5");
         let r = Reader::new(&b, Context::default());
         // The (21, 16) int32 dataset in (2, 2) chunks: a root of level 1 above two leaves.
         let root = find_all(&b, b"TREE\x01\x01")[0];

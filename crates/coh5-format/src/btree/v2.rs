@@ -628,10 +628,8 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
-    fn corpus(path: &str) -> Option<Bytes> {
-        std::fs::read(format!("/work/shared/corpus/{path}"))
-            .ok()
-            .map(Bytes::from)
+    fn corpus(path: &str) -> Bytes {
+        crate::test_corpus::read(path)
     }
 
     fn find_all(hay: &[u8], needle: &[u8]) -> Vec<u64> {
@@ -684,9 +682,7 @@ mod tests {
         let mut trees = 0;
         let mut deep = 0;
         for path in files {
-            let Some(b) = corpus(path) else {
-                continue;
-            };
+            let b = corpus(path);
             let r = Reader::new(&b, Context::default());
             for addr in find_all(&b, b"BTHD") {
                 let tree = BTreeV2::read(&r, addr).unwrap();

@@ -635,7 +635,7 @@ fn read_value(r: &Reader, addr: u64, len: u64, structure: &'static str) -> Resul
 mod tests {
     use super::*;
 
-    const CORPUS: &str = "/work/shared/corpus";
+    use crate::test_corpus::CORPUS;
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
     fn load(path: &str) -> Option<Bytes> {
@@ -742,9 +742,7 @@ mod tests {
                 1000,
             ),
         ] {
-            let Some(b) = load(&format!("{CORPUS}/{path}")) else {
-                continue;
-            };
+            let b = crate::test_corpus::read(path);
             let groups = dense_link_names(&b, None);
             assert!(
                 groups.iter().any(|g| g.len() == expect),
