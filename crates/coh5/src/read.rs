@@ -461,7 +461,8 @@ impl Job<'_> {
             decode_pipeline(
                 &crate::filters::specs(&c.filters),
                 chunk.filter_mask,
-                bytes.to_vec(),
+                // Takes over the fetched buffer without copying when nothing else holds it.
+                Vec::from(bytes),
                 self.esize as usize,
                 c.chunk_bytes as usize,
             )
