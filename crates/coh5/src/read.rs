@@ -224,11 +224,22 @@ fn plan<'a>(
             } else if *address == UNDEF_ADDR {
                 fill(d, esize, &mut job.out)?;
             } else {
-                let range = address
-                    .checked_add(storage.start)
-                    .zip(address.checked_add(storage.end))
-                    .map(|(s, e)| s..e)
-                    .ok_or_else(|| object_err(d, "contiguous data address overflows"))?;
+                // The address and extent come from the file: the whole extent must fit in the
+                // address space, which also covers every part of it.
+                let beyond = || {
+                    inner.err(
+                        d.path(),
+                        FormatError::corrupt(
+                            "contiguous data",
+                            *address,
+                            "extends beyond the address space",
+                        ),
+                    )
+                };
+                whole_bytes(&space, esize)
+                    .and_then(|n| inner.reader().absolute(*address).checked_add(n))
+                    .ok_or_else(beyond)?;
+                let range = address + storage.start..address + storage.end;
                 pieces.push(Piece {
                     job: index,
                     range,
@@ -280,7 +291,21 @@ fn plan<'a>(
                 if p.iter().any(Part::is_empty) {
                     continue;
                 }
-                let range = chunk.address..chunk.address.saturating_add(chunk.size);
+                let end = inner
+                    .reader()
+                    .absolute(chunk.address)
+                    .checked_add(chunk.size)
+                    .ok_or_else(|| {
+                        inner.err(
+                            d.path(),
+                            FormatError::corrupt(
+                                "chunk",
+                                chunk.address,
+                                format!("{} bytes do not fit in the address space", chunk.size),
+                            ),
+                        )
+                    })?;
+                let range = chunk.address..end - inner.reader().absolute(0);
                 pieces.push(Piece {
                     job: index,
                     range,
@@ -597,5 +622,83 @@ impl Scatter<'_> {
             // SAFETY: in bounds (checked above); see `OutPtr` for why writes never race.
             unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), out.0.add(to), n) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::Object;
+
+    /// A contiguous dataset whose dataspace claims 2^60 one-byte elements
+    /// (tests/fixtures/make_crafted.py): the output buffer is refused with a typed error
+    /// naming the dataset's header, where an infallible allocation would abort the process.
+    #[test]
+    fn absurd_selection_is_a_limit_error_not_an_abort() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/dataspace_2_60.h5"
+        );
+        let file = crate::File::open(path).unwrap();
+        let Ok(Object::Dataset(d)) = file.object("/d") else {
+            panic!("/d is a dataset");
+        };
+        let (dt, space) = (d.datatype().unwrap(), d.dataspace().unwrap());
+        match read_canonical(&d, &dt, &space) {
+            Err(Error::Format {
+                path,
+                source: FormatError::Limit { offset, .. },
+                ..
+            }) => assert_eq!((path.as_str(), offset), ("/d", d.address())),
+            other => panic!("expected a limit error, got {:?}", other.map(|v| v.len())),
+        }
+    }
+
+    /// A fuzzer-found file whose chunk index puts a chunk at an address where address + size
+    /// overflows: the dataset gets a read error naming the chunk, not an arithmetic panic.
+    #[test]
+    fn chunk_range_overflow_is_a_read_error() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/chunk_address_overflow.h5"
+        );
+        let file = crate::File::open(path).unwrap();
+        let m = crate::manifest::manifest(&file, Default::default()).unwrap();
+        let errors: Vec<&str> = m["objects"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|o| o["read_error"].as_str())
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("corrupt chunk at offset") && e.contains("address space")),
+            "{errors:?}"
+        );
+    }
+
+    /// A fuzzer-found file whose contiguous dataset sits at an address where address + size
+    /// overflows: a read error naming the data's address, not an arithmetic panic.
+    #[test]
+    fn contiguous_range_overflow_is_a_read_error() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/contiguous_address_overflow.h5"
+        );
+        let file = crate::File::open(path).unwrap();
+        let m = crate::manifest::manifest(&file, Default::default()).unwrap();
+        let errors: Vec<&str> = m["objects"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|o| o["read_error"].as_str())
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("corrupt contiguous data at offset")),
+            "{errors:?}"
+        );
     }
 }
