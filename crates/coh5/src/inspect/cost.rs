@@ -3,9 +3,9 @@
 //! with a given round-trip time and bandwidth.
 //!
 //! - **libhdf5-like** (libhdf5 with default settings over a byte-range driver such as h5py on
-//!   fsspec without a cache): one request per metadata structure read (its metadata cache
-//!   serves repeats), one request per chunk or contiguous block, all one after another. Each
-//!   request costs `rtt + bytes / bandwidth`.
+//!   fsspec without a cache): one request per metadata structure (its metadata cache serves
+//!   repeats), one request per chunk or contiguous block, all one after another. Each request
+//!   costs `rtt + bytes / bandwidth`.
 //! - **coh5**: metadata through its block cache (aligned blocks, adjacent missing blocks of one
 //!   read fetched together), simulated over the same read sequence, one request per miss, one
 //!   after another because each structure points at the next. Dataset reads are planned: every
@@ -14,7 +14,7 @@
 //!
 //! Bandwidth is the client's total; latency is the first-byte time of one request.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 pub use coh5_io::DEFAULT_CONCURRENCY;
@@ -72,16 +72,24 @@ impl Estimate {
     }
 }
 
-/// libhdf5-like metadata reads: each range not read before is one request.
+/// libhdf5-like metadata reads: each range not read before is one request (libhdf5, like the
+/// decoders, reads an object header's first 512 bytes before the rest), except that a node in
+/// `nodes` is one request of its whole allocated size (libhdf5 reads a B-tree or symbol-table
+/// node at once; the decoders read its header first).
 pub fn libhdf5_metadata(
     log: &[Range<u64>],
     seen: &mut HashSet<(u64, u64)>,
+    nodes: &HashMap<u64, u64>,
     p: &CostParams,
 ) -> Estimate {
     let mut e = Estimate::default();
     for r in log {
-        if seen.insert((r.start, r.end)) {
-            e.add_sequential(p, r.end - r.start);
+        let (key, len) = match nodes.get(&r.start) {
+            Some(&len) => ((r.start, 0), len),
+            None => ((r.start, r.end), r.end - r.start),
+        };
+        if seen.insert(key) {
+            e.add_sequential(p, len);
         }
     }
     e
@@ -164,9 +172,10 @@ mod tests {
     #[test]
     fn libhdf5_counts_each_structure_once() {
         let mut seen = HashSet::new();
-        let e = libhdf5_metadata(&[0..100, 200..300, 0..100], &mut seen, &P);
-        assert_eq!((e.requests, e.bytes), (2, 200));
-        assert!((e.seconds - (0.2 + 0.2)).abs() < 1e-9);
+        let nodes = HashMap::from([(200, 150)]);
+        let e = libhdf5_metadata(&[0..100, 200..210, 200..300, 0..100], &mut seen, &nodes, &P);
+        assert_eq!((e.requests, e.bytes), (2, 250));
+        assert!((e.seconds - (0.2 + 0.25)).abs() < 1e-9);
     }
 
     #[test]

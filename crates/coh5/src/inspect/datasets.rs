@@ -8,6 +8,7 @@ use coh5_format::dataspace::UNLIMITED;
 use coh5_format::message::layout::{ChunkIndex, Layout};
 use coh5_format::UNDEF_ADDR;
 
+use super::ClientCosts;
 use crate::chunks::{list, Grid};
 use crate::error::Result;
 use crate::filters::filter_name;
@@ -58,6 +59,8 @@ pub struct DatasetFacts {
     pub raw_ranges: Vec<Range<u64>>,
     /// Metadata reads that listing the chunks made (log positions `index_reads`).
     pub index_reads: Range<usize>,
+    /// Predicted cost of reading the whole dataset once the file is open and listed.
+    pub read_cost: Option<ClientCosts>,
     pub error: Option<String>,
 }
 
@@ -81,6 +84,7 @@ impl DatasetFacts {
             small_chunks: false,
             raw_ranges: Vec::new(),
             index_reads: 0..0,
+            read_cost: None,
             error: None,
         }
     }

@@ -76,6 +76,7 @@ impl Report {
                 "filters": d.filters,
                 "compression_ratio": d.compression_ratio,
                 "small_chunks": d.small_chunks,
+                "read_cost": d.read_cost.as_ref().map(costs),
                 "error": d.error,
             })).collect::<Vec<_>>(),
             "cost": {

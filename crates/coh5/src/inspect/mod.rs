@@ -131,15 +131,19 @@ fn report(file: &File, params: &CostParams) -> Result<Report> {
         .collect();
     exact.insert(sb.offset, extents::superblock_len(sb));
     let mut sizer = alloc::Sizer::new(sb);
+    let mut nodes: HashMap<u64, u64> = HashMap::new();
     for r in &log {
         // A cache hit: the walk has just read these bytes.
         let head = meta
             .fetch(r.start..r.end.min(r.start + 10))
             .unwrap_or_default();
         if let Some(len) = sizer.allocated(r, &head) {
-            let e = exact.entry(r.start).or_insert(0);
+            let e = nodes.entry(r.start).or_insert(0);
             *e = (*e).max(len);
         }
+    }
+    for (&start, &len) in &nodes {
+        exact.entry(start).or_insert(len);
     }
     let ranges = extents::metadata_ranges(&log, sb.offset, &exact);
 
@@ -162,12 +166,32 @@ fn report(file: &File, params: &CostParams) -> Result<Report> {
     let open_log = log.get(..walked.open_end).unwrap_or(&log);
     let mut seen = HashSet::new();
     let mut cached = HashSet::new();
+    // A listing through h5py opens every dataset, and libhdf5 reads the first structure of a
+    // chunk index (B-tree root, array header) when it opens a chunked dataset; coh5 lists
+    // without touching chunk indexes.
+    let index_roots: Vec<Range<u64>> = datasets
+        .iter()
+        .filter_map(|d| log.get(d.index_reads.clone())?.first().cloned())
+        .collect();
     let open = ClientCosts {
-        libhdf5: cost::libhdf5_metadata(open_log, &mut seen, params),
+        libhdf5: cost::libhdf5_metadata(open_log, &mut seen, &nodes, params).plus(
+            cost::libhdf5_metadata(&index_roots, &mut seen, &nodes, params),
+        ),
         coh5: cost::coh5_metadata(open_log, block, file_size, &mut cached, params),
     };
     let distinct: HashSet<(u64, u64)> = log.iter().map(|r| (r.start, r.end)).collect();
 
+    for d in datasets.iter_mut().filter(|d| d.error.is_none()) {
+        let index = log.get(d.index_reads.clone()).unwrap_or_default();
+        let mut seen = seen.clone();
+        let mut cached = cached.clone();
+        d.read_cost = Some(ClientCosts {
+            libhdf5: cost::libhdf5_metadata(index, &mut seen, &nodes, params)
+                .plus(cost::libhdf5_data(&d.raw_ranges, params)),
+            coh5: cost::coh5_metadata(index, block, file_size, &mut cached, params)
+                .plus(cost::coh5_data(&d.raw_ranges, params)),
+        });
+    }
     datasets.sort_by(|a, b| {
         b.stored_bytes
             .cmp(&a.stored_bytes)
@@ -175,20 +199,9 @@ fn report(file: &File, params: &CostParams) -> Result<Report> {
     });
     let reads = datasets
         .iter()
-        .filter(|d| d.error.is_none() && d.stored_bytes > 0)
+        .filter(|d| d.stored_bytes > 0)
+        .filter_map(|d| Some((d.path.clone(), d.read_cost?)))
         .take(LARGEST)
-        .map(|d| {
-            let index = log.get(d.index_reads.clone()).unwrap_or_default();
-            let mut seen = seen.clone();
-            let mut cached = cached.clone();
-            let costs = ClientCosts {
-                libhdf5: cost::libhdf5_metadata(index, &mut seen, params)
-                    .plus(cost::libhdf5_data(&d.raw_ranges, params)),
-                coh5: cost::coh5_metadata(index, block, file_size, &mut cached, params)
-                    .plus(cost::coh5_data(&d.raw_ranges, params)),
-            };
-            (d.path.clone(), costs)
-        })
         .collect();
 
     let advice = advice::advise(&advice::Inputs {
