@@ -1,6 +1,7 @@
 //! The `coh5` command: argument parsing and output formatting over the `coh5` library.
 
 mod get;
+mod inspect;
 mod ls;
 mod zip;
 
@@ -83,6 +84,20 @@ enum Command {
         /// Write here instead of stdout.
         #[arg(short, long)]
         output: Option<String>,
+    },
+    /// How cloud-ready a file is, what reading it costs, and how to fix it (no data is read).
+    Inspect {
+        /// Path or URL of the HDF5 file.
+        source: String,
+        /// Round-trip (first-byte) time of one request for the cost model.
+        #[arg(long, default_value = "50ms")]
+        rtt: String,
+        /// Bandwidth for the cost model.
+        #[arg(long, default_value = "100MB/s")]
+        bandwidth: String,
+        /// Print the report as JSON (schema: docs/inspect-schema.md).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -175,6 +190,23 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             result?;
             file
+        }
+        Command::Inspect {
+            source,
+            rtt,
+            bandwidth,
+            json,
+        } => {
+            // No `--stats` here: the report itself counts what each client would request.
+            let params = inspect::params(rtt, bandwidth)?;
+            let report = coh5::inspect::inspect_with(source, &opts, &params)?;
+            let mut out = std::io::stdout().lock();
+            if *json {
+                writeln!(out, "{:#}", report.to_json())?;
+            } else {
+                inspect::print_text(&report, &mut out)?;
+            }
+            return Ok(());
         }
     };
     if cli.source.stats {

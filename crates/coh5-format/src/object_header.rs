@@ -98,6 +98,9 @@ pub struct ObjectHeader {
     pub times: Option<Times>,
     /// Non-default (max compact, min dense) attribute storage thresholds.
     pub attr_phase_change: Option<(u16, u16)>,
+    /// Bytes of the first chunk (prefix, messages, gap and checksum): with the continuation
+    /// blocks, the file space the header occupies, which `coh5 inspect` accounts for.
+    pub chunk0_len: u64,
     /// In header order across all chunks; NIL and continuation messages are left out.
     pub messages: Vec<RawMessage>,
 }
@@ -328,6 +331,7 @@ fn read_v1_prefix(r: &Reader, address: u64, head: Bytes, walk: &mut Walk) -> Res
         refcount,
         times: None,
         attr_phase_change: None,
+        chunk0_len: V1_PREFIX.saturating_add(size),
         messages: Vec::new(),
     })
 }
@@ -386,6 +390,7 @@ fn read_v2_prefix(r: &Reader, address: u64, head: Bytes, walk: &mut Walk) -> Res
         refcount: 1,
         times,
         attr_phase_change,
+        chunk0_len: total,
         messages: Vec::new(),
     })
 }

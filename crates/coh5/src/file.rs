@@ -69,12 +69,21 @@ impl File {
 
     /// Opens an HDF5 file held by a byte source; `options` reach the files it refers to.
     pub fn from_source_with(source: Arc<dyn ByteSource>, options: SourceOptions) -> Result<File> {
+        File::open_source(source, options, false)
+    }
+
+    /// Opens a byte source; with `logged`, every metadata read is recorded (for inspection).
+    pub(crate) fn open_source(
+        source: Arc<dyn ByteSource>,
+        options: SourceOptions,
+        logged: bool,
+    ) -> Result<File> {
         let location = source.location().to_string();
         let size = block_on(source.size())?;
         // One speculative read brings the superblock, the root group and, in a paged file, the
         // whole first page of metadata.
         let first = block_on(source.read_range(0..size.min(FIRST_READ)))?;
-        let meta = MetaSource::new(source, size, DEFAULT_BLOCK);
+        let meta = MetaSource::new(source, size, DEFAULT_BLOCK, logged);
         meta.seed(0, first.clone());
         let fail = |source: FormatError| Error::Format {
             location: location.clone(),
@@ -186,6 +195,14 @@ impl Inner {
             self.file_space = Some(FileSpaceInfo::parse(&mut m.cursor(), &self.ctx())?);
         }
         Ok(())
+    }
+
+    /// Every object header decoded so far (address, header), for `coh5 inspect`.
+    pub fn decoded_headers(&self) -> Vec<(u64, Arc<ObjectHeader>)> {
+        lock(&self.headers)
+            .iter()
+            .map(|(a, h)| (*a, h.clone()))
+            .collect()
     }
 
     /// The object header at `addr`, decoded once per file.

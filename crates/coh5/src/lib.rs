@@ -18,6 +18,7 @@ mod external;
 mod file;
 mod filters;
 mod form;
+pub mod inspect;
 mod link;
 pub mod manifest;
 mod meta;

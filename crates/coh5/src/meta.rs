@@ -8,7 +8,7 @@
 //! are overlaid here, winning over the file's bytes as they do when libhdf5 loads the image.
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use coh5_format::cache_image::CacheImage;
@@ -38,16 +38,20 @@ pub(crate) struct MetaSource {
     size: u64,
     /// Cache-image entries as (absolute offset, bytes), sorted and non-overlapping.
     overlay: Vec<(u64, Bytes)>,
+    /// Every metadata read in order (absolute ranges), when the file was opened for
+    /// `coh5 inspect`, which derives metadata extents and request counts from it.
+    log: Option<Mutex<Vec<Range<u64>>>>,
 }
 
 impl MetaSource {
-    pub fn new(source: Arc<dyn ByteSource>, size: u64, block: u64) -> Self {
+    pub fn new(source: Arc<dyn ByteSource>, size: u64, block: u64, logged: bool) -> Self {
         let cache = BlockCache::new(source, block, CACHE_CAPACITY);
         cache.set_size(size);
         MetaSource {
             cache,
             size,
             overlay: Vec::new(),
+            log: logged.then(Mutex::default),
         }
     }
 
@@ -66,6 +70,23 @@ impl MetaSource {
         cache.set_size(self.size);
         cache.insert(0, seed);
         self.cache = cache;
+    }
+
+    pub fn block_size(&self) -> u64 {
+        self.cache.block_size()
+    }
+
+    /// How many metadata reads have been logged (0 unless opened with logging).
+    pub fn log_len(&self) -> usize {
+        self.log.as_ref().map_or(0, |l| lock_log(l).len())
+    }
+
+    /// The logged metadata reads from the `start`-th on.
+    pub fn log_from(&self, start: usize) -> Vec<Range<u64>> {
+        self.log
+            .as_ref()
+            .map(|l| lock_log(l).get(start..).unwrap_or_default().to_vec())
+            .unwrap_or_default()
     }
 
     /// Serves the entries of a metadata cache image instead of the file bytes they cover.
@@ -136,6 +157,9 @@ impl ReadAt for MetaSource {
                 have: self.size.saturating_sub(offset),
             });
         };
+        if let Some(log) = &self.log {
+            lock_log(log).push(offset..end);
+        }
         let bytes = self.fetch(offset..end).map_err(|e| FormatError::Io {
             offset,
             len,
@@ -149,6 +173,11 @@ impl ReadAt for MetaSource {
     }
 }
 
+/// A panic elsewhere cannot leave a plain list inconsistent, so poisoning is ignored.
+fn lock_log(log: &Mutex<Vec<Range<u64>>>) -> std::sync::MutexGuard<'_, Vec<Range<u64>>> {
+    log.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +186,7 @@ mod tests {
 
     fn source_with(entries: &[(u64, &'static [u8])]) -> MetaSource {
         let source = Arc::new(MemorySource::new(vec![b'.'; 32], "mem"));
-        let mut meta = MetaSource::new(source, 32, 8);
+        let mut meta = MetaSource::new(source, 32, 8, false);
         let image = CacheImage {
             entries: entries
                 .iter()
@@ -186,7 +215,7 @@ mod tests {
     #[test]
     fn entries_past_the_end_are_refused() {
         let source = Arc::new(MemorySource::new(vec![0; 32], "mem"));
-        let mut meta = MetaSource::new(source, 32, 8);
+        let mut meta = MetaSource::new(source, 32, 8, false);
         let image = CacheImage {
             entries: vec![CacheImageEntry {
                 address: 30,
