@@ -2,6 +2,7 @@
 
 mod get;
 mod ls;
+mod subset;
 mod zip;
 
 use std::io::Write;
@@ -84,6 +85,9 @@ enum Command {
         #[arg(short, long)]
         output: Option<String>,
     },
+    /// ICESat-2 ATL03 photons inside a lat/lon box (planned from the segment index) as
+    /// Parquet, CSV or Arrow.
+    Subset(subset::SubsetArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +125,7 @@ fn options(args: &SourceArgs) -> SourceOptions {
 fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
     let opts = options(&cli.source);
     let file = match &cli.command {
+        Command::Subset(args) => return subset::run(args, &opts, cli.source.stats),
         Command::Ls {
             recursive,
             long,
