@@ -3,6 +3,7 @@
 mod get;
 mod inspect;
 mod ls;
+mod subset;
 mod zip;
 
 use std::io::Write;
@@ -99,6 +100,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// ICESat-2 ATL03 photons inside a lat/lon box (planned from the segment index) as
+    /// Parquet, CSV or Arrow.
+    Subset(subset::SubsetArgs),
 }
 
 fn main() -> ExitCode {
@@ -137,6 +141,7 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let opts = options(&cli.source);
     let file = match &cli.command {
+        Command::Subset(args) => return subset::run(args, &opts, cli.source.stats),
         Command::Ls {
             recursive,
             long,
