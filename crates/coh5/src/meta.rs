@@ -21,12 +21,12 @@ use crate::runtime::block_on;
 /// one request covers a typical cluster of object headers and heaps, small enough that a scattered
 /// layout does not over-read much.
 pub const DEFAULT_BLOCK: u64 = 64 * 1024;
-/// Bytes fetched by the first request of an open. It holds the superblock and whatever metadata
-/// follows it; 8 MiB is the largest page size in use (ICESat-2 v7), so in a paged file the whole
-/// first page, which holds all metadata, arrives in one round trip. On a 50 MB/s link it costs
-/// about as much as two round trips at 80 ms, the latency-bandwidth product of a typical
-/// cross-region read.
-pub const FIRST_READ: u64 = 8 << 20;
+/// Bytes fetched by the first request of an open: the superblock and whatever metadata follows
+/// it. 1 MiB is about the latency-bandwidth product of a cloud read (20 ms × 50 MB/s), so the
+/// speculation costs at most about one extra round trip of transfer time. A paged file's
+/// first page (all of its metadata) is completed by one more request once the page size is
+/// known.
+pub const FIRST_READ: u64 = 1 << 20;
 /// Pages larger than this are not used as cache blocks (a corrupt page size must not make one
 /// metadata read fetch gigabytes).
 pub const MAX_PAGE_BLOCK: u64 = 64 << 20;

@@ -97,7 +97,7 @@ pub fn libhdf5_metadata(
 
 /// coh5's speculative first read at open (`meta::FIRST_READ` bytes from offset 0): one request,
 /// after which the whole blocks it covers (and the short last block when it reaches the end of
-/// the file) are cached.
+/// the file) are cached; in a paged file with larger pages, a second request completes page 0.
 pub fn coh5_first_read(
     block: u64,
     file_size: u64,
@@ -111,6 +111,12 @@ pub fn coh5_first_read(
         return e;
     }
     e.add_sequential(p, len);
+    if block > len && file_size > len {
+        // A paged file whose page is larger than the first read: the open completes page 0.
+        e.add_sequential(p, block.min(file_size) - len);
+        cached.insert(0);
+        return e;
+    }
     let whole = if len == file_size {
         len.div_ceil(block)
     } else {
