@@ -1,70 +1,14 @@
 //! Attribute Info message (File Format Specification IV.A.2.v, type 0x0015): where an object
 //! keeps its dense attributes (fractal heap and v2 B-tree indexes).
 
-use crate::error::Result;
-use crate::read::{Context, Cursor};
-
-const FLAG_TRACK_ORDER: u8 = 0x1;
-const FLAG_INDEX_ORDER: u8 = 0x2;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttributeInfo {
-    pub track_creation_order: bool,
-    pub index_creation_order: bool,
-    /// Highest creation order given to an attribute (stored as 16 bits; widened to match
-    /// [`LinkInfo`](super::link_info::LinkInfo)).
-    pub max_creation_index: Option<u64>,
-    /// Fractal heap holding dense attributes; [`UNDEF_ADDR`](crate::UNDEF_ADDR) when compact.
-    pub fractal_heap: u64,
-    /// v2 B-tree indexing attribute names.
-    pub name_index: u64,
-    /// v2 B-tree indexing creation order, when that index exists.
-    pub creation_order_index: Option<u64>,
-}
-
-impl AttributeInfo {
-    pub fn parse(c: &mut Cursor, ctx: &Context) -> Result<Self> {
-        let version = c.u8()?;
-        if version != 0 {
-            return Err(c.unsupported(format!("attribute info message version {version}")));
-        }
-        let flags = c.u8()?;
-        if flags & !(FLAG_TRACK_ORDER | FLAG_INDEX_ORDER) != 0 {
-            return Err(c.corrupt(format!("attribute info flags {flags:#x}")));
-        }
-        let track_creation_order = flags & FLAG_TRACK_ORDER != 0;
-        let index_creation_order = flags & FLAG_INDEX_ORDER != 0;
-        let max_creation_index = if track_creation_order {
-            Some(u64::from(c.u16()?))
-        } else {
-            None
-        };
-        let fractal_heap = c.offset(ctx)?;
-        let name_index = c.offset(ctx)?;
-        let creation_order_index = if index_creation_order {
-            Some(c.offset(ctx)?)
-        } else {
-            None
-        };
-        Ok(AttributeInfo {
-            track_creation_order,
-            index_creation_order,
-            max_creation_index,
-            fractal_heap,
-            name_index,
-            creation_order_index,
-        })
-    }
-
-    /// Whether the attributes live in the fractal heap rather than in Attribute messages.
-    pub fn is_dense(&self) -> bool {
-        self.fractal_heap != crate::UNDEF_ADDR
-    }
-}
+/// The message; its encoding is shared with the other dense-storage info message.
+pub type AttributeInfo =
+    super::dense_storage_info::DenseStorageInfo<super::dense_storage_info::Attributes>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::read::{Context, Cursor};
 
     #[test]
     fn parses_tracked_order() {

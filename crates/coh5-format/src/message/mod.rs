@@ -10,6 +10,7 @@ pub mod attribute_info;
 pub mod btree_k;
 pub mod comment;
 pub mod continuation;
+pub mod dense_storage_info;
 pub mod driver_info;
 pub mod external_files;
 pub mod file_space_info;
