@@ -49,6 +49,40 @@ pub(crate) fn decode(data: &[u8], limit: usize) -> DResult<Vec<u8>> {
     }
 }
 
+/// Inflates a complete zlib stream into `out`, returning the bytes written; a stream that would
+/// produce more than `out.len()` bytes is [`Fail::TooLarge`].
+pub(crate) fn decode_into(data: &[u8], out: &mut [u8]) -> DResult<usize> {
+    let mut z = Decompress::new(true);
+    // Once `out` is full, a one-byte probe tells a finished stream (only the checksum left) from
+    // one that would overflow.
+    let mut probe = [0u8; 1];
+    loop {
+        let (in_before, out_before) = (z.total_in(), z.total_out());
+        let consumed = usize::try_from(in_before).unwrap_or(usize::MAX);
+        let written = usize::try_from(out_before).unwrap_or(usize::MAX);
+        let input = data.get(consumed..).unwrap_or(&[]);
+        let room = match out.get_mut(written..) {
+            Some(rest) if !rest.is_empty() => rest,
+            _ => &mut probe[..],
+        };
+        let status = z
+            .decompress(input, room, FlushDecompress::None)
+            .map_err(|e| Fail::corrupt(format!("invalid deflate stream: {e}")))?;
+        let total = usize::try_from(z.total_out()).unwrap_or(usize::MAX);
+        if total > out.len() {
+            return Err(Fail::TooLarge(out.len()));
+        }
+        match status {
+            Status::StreamEnd => return Ok(total),
+            Status::Ok | Status::BufError => {
+                if z.total_in() == in_before && z.total_out() == out_before {
+                    return Err(Fail::corrupt("deflate stream is truncated"));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +99,26 @@ mod tests {
     fn round_trip() {
         let raw: Vec<u8> = (0..10000u32).map(|i| (i % 251) as u8).collect();
         assert_eq!(decode(&zlib(&raw), raw.len()).unwrap(), raw);
+    }
+
+    #[test]
+    fn decode_into_matches_decode_and_bounds_output() {
+        let raw: Vec<u8> = (0..70000u32).map(|i| (i * 7 % 253) as u8).collect();
+        let z = zlib(&raw);
+        let mut out = vec![0u8; raw.len()];
+        assert_eq!(decode_into(&z, &mut out), Ok(raw.len()));
+        assert_eq!(out, raw);
+        let mut roomy = vec![0u8; raw.len() + 10];
+        assert_eq!(decode_into(&z, &mut roomy), Ok(raw.len()));
+        let mut small = vec![0u8; raw.len() - 1];
+        assert_eq!(
+            decode_into(&z, &mut small),
+            Err(Fail::TooLarge(raw.len() - 1))
+        );
+        assert_eq!(decode_into(&z, &mut []), Err(Fail::TooLarge(0)));
+        for cut in [0, 1, z.len() / 2, z.len() - 1] {
+            assert!(decode_into(&z[..cut], &mut out).is_err(), "cut {cut}");
+        }
     }
 
     #[test]

@@ -144,12 +144,80 @@ pub fn decode_pipeline(
     element_size: usize,
     expected_len: usize,
 ) -> Result<Vec<u8>, FilterError> {
+    let stages = active_stages(filters, filter_mask);
+    let buf = run_stages(filters, &stages, data, element_size, expected_len)?;
+    check_unfiltered_len(filters, &buf, expected_len)?;
+    Ok(buf)
+}
+
+/// [`decode_pipeline`] writing the decoded chunk straight into `out` (whose length is the raw
+/// chunk size), so a chunk that maps onto one run of the caller's output costs no copy: deflate
+/// inflates and shuffle transposes into `out` directly; other last stages decode and copy.
+/// Returns how many bytes were written (less than `out.len()` only when the streams say so).
+pub fn decode_pipeline_into(
+    filters: &[FilterSpec],
+    filter_mask: u32,
+    data: Vec<u8>,
+    element_size: usize,
+    out: &mut [u8],
+) -> Result<usize, FilterError> {
+    let stages = active_stages(filters, filter_mask);
+    let Some((&last, inner)) = stages.split_last() else {
+        check_unfiltered_len(filters, &data, out.len())?;
+        out[..data.len()].copy_from_slice(&data);
+        return Ok(data.len());
+    };
+    let buf = run_stages(filters, inner, data, element_size, out.len())?;
+    let spec = &filters[last];
+    let fail = |f: error::Fail| f.with_filter(spec.id, &display_name(spec));
+    match spec.id {
+        ids::DEFLATE => deflate::decode_into(&buf, out).map_err(fail),
+        ids::SHUFFLE => {
+            let size = spec
+                .client_data
+                .first()
+                .map_or(element_size, |&s| s as usize);
+            let written = buf.len();
+            if written > out.len() {
+                return Err(fail(error::Fail::TooLarge(out.len())));
+            }
+            shuffle::unshuffle_into(&buf, size, &mut out[..written]);
+            Ok(written)
+        }
+        _ => {
+            let limit = out.len();
+            let decoded = decode_one(spec, buf, element_size, limit).map_err(fail)?;
+            if decoded.len() > limit {
+                return Err(fail(error::Fail::TooLarge(limit)));
+            }
+            out[..decoded.len()].copy_from_slice(&decoded);
+            Ok(decoded.len())
+        }
+    }
+}
+
+/// Indexes of the filters to undo, in decoding order (last applied first), without those the
+/// chunk's mask says were skipped.
+fn active_stages(filters: &[FilterSpec], filter_mask: u32) -> Vec<usize> {
+    (0..filters.len())
+        .rev()
+        .filter(|&i| i >= 32 || filter_mask & (1u32 << i) == 0)
+        .collect()
+}
+
+/// Undoes `stages` in order. The first filter of the pipeline must produce at most
+/// `expected_len` bytes; inner stages get the small allowance of [`stage_limit`].
+fn run_stages(
+    filters: &[FilterSpec],
+    stages: &[usize],
+    data: Vec<u8>,
+    element_size: usize,
+    expected_len: usize,
+) -> Result<Vec<u8>, FilterError> {
     let mut buf = data;
     let intermediate = stage_limit(expected_len);
-    for (index, spec) in filters.iter().enumerate().rev() {
-        if index < 32 && filter_mask & (1u32 << index) != 0 {
-            continue;
-        }
+    for &index in stages {
+        let spec = &filters[index];
         let limit = if index == 0 {
             expected_len
         } else {
@@ -165,20 +233,29 @@ pub fn decode_pipeline(
             });
         }
     }
-    if buf.len() > expected_len {
-        // Only reachable when every filter was skipped by the mask or the pipeline is empty.
-        return Err(FilterError::Corrupt {
-            id: filters.first().map_or(0, |f| f.id),
-            name: filters
-                .first()
-                .map_or_else(|| "none".to_string(), display_name),
-            detail: format!(
-                "chunk has {} bytes, expected at most {expected_len}",
-                buf.len()
-            ),
-        });
-    }
     Ok(buf)
+}
+
+/// A chunk that no filter shrank back (every filter masked, an empty pipeline, or a masked first
+/// filter) must still fit the raw chunk size.
+fn check_unfiltered_len(
+    filters: &[FilterSpec],
+    buf: &[u8],
+    expected_len: usize,
+) -> Result<(), FilterError> {
+    if buf.len() <= expected_len {
+        return Ok(());
+    }
+    Err(FilterError::Corrupt {
+        id: filters.first().map_or(0, |f| f.id),
+        name: filters
+            .first()
+            .map_or_else(|| "none".to_string(), display_name),
+        detail: format!(
+            "chunk has {} bytes, expected at most {expected_len}",
+            buf.len()
+        ),
+    })
 }
 
 /// Decodes one filter's output back to its input; `limit` bounds the produced size.
@@ -271,6 +348,53 @@ mod tests {
         );
         assert!(decode_pipeline(&pipeline, 0b11, raw.clone(), 4, 4).is_err());
         assert_eq!(decode_pipeline(&[], 0, raw.clone(), 4, 8).unwrap(), raw);
+    }
+
+    /// Every path of `decode_pipeline_into` (deflate, shuffle, another filter, or nothing as the
+    /// last stage) writes what `decode_pipeline` returns.
+    #[test]
+    fn decoding_into_a_slice_agrees_with_decoding_to_a_vec() {
+        use flate2::{write::ZlibEncoder, Compression};
+        use std::io::Write;
+        let raw: Vec<u8> = (0..4099u32).map(|i| (i * 31 % 251) as u8).collect();
+        let shuffled = {
+            let n = raw.len() / 4;
+            let mut s: Vec<u8> = (0..4)
+                .flat_map(|j| (0..n).map(move |i| (i, j)))
+                .map(|(i, j)| raw[i * 4 + j])
+                .collect();
+            s.extend_from_slice(&raw[n * 4..]);
+            s
+        };
+        let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
+        e.write_all(&shuffled).unwrap();
+        let stored = e.finish().unwrap();
+        let mut checked = shuffled.clone();
+        checked.extend_from_slice(&fletcher32::fletcher32(&shuffled).to_le_bytes());
+        let cases: [(&[FilterSpec], u32, &[u8]); 5] = [
+            (&[spec(2, &[4]), spec(1, &[6])], 0, &stored),
+            (&[spec(2, &[4]), spec(1, &[6])], 0b01, &stored),
+            (&[spec(2, &[4])], 0, &shuffled),
+            (&[spec(3, &[]), spec(2, &[4])], 0b01, &shuffled),
+            (&[spec(2, &[4]), spec(3, &[])], 0, &checked),
+        ];
+        for (i, (pipeline, mask, input)) in cases.into_iter().enumerate() {
+            let want = decode_pipeline(pipeline, mask, input.to_vec(), 4, raw.len()).unwrap();
+            let mut out = vec![0xAA; raw.len()];
+            let n = decode_pipeline_into(pipeline, mask, input.to_vec(), 4, &mut out).unwrap();
+            assert_eq!(&out[..n], &want[..], "case {i}");
+            let mut short = vec![0; raw.len() - 1];
+            assert!(
+                decode_pipeline_into(pipeline, mask, input.to_vec(), 4, &mut short).is_err(),
+                "case {i}: overflow must be refused"
+            );
+        }
+        let mut out = vec![0; raw.len()];
+        assert_eq!(
+            decode_pipeline_into(&[], 0, raw.clone(), 4, &mut out),
+            Ok(raw.len())
+        );
+        assert_eq!(out, raw);
     }
 
     #[test]

@@ -15,9 +15,19 @@ pub(crate) fn unshuffle(data: Vec<u8>, size: usize) -> Vec<u8> {
     if size <= 1 || data.len() < size {
         return data;
     }
+    let mut out = vec![0u8; data.len()];
+    unshuffle_into(&data, size, &mut out);
+    out
+}
+
+/// [`unshuffle`] into a buffer of the same length as `data`.
+pub(crate) fn unshuffle_into(data: &[u8], size: usize, out: &mut [u8]) {
+    if size <= 1 || data.len() < size {
+        out.copy_from_slice(data);
+        return;
+    }
     let count = data.len() / size;
     let whole = count * size;
-    let mut out = vec![0u8; data.len()];
     let (body, tail) = out.split_at_mut(whole);
     // The common element sizes get a loop the compiler unrolls and keeps free of bounds checks;
     // this transposition runs over every byte of every shuffled chunk.
@@ -34,7 +44,6 @@ pub(crate) fn unshuffle(data: Vec<u8>, size: usize) -> Vec<u8> {
         }
     }
     tail.copy_from_slice(&data[whole..]);
-    out
 }
 
 /// Un-transposes `N` planes of `out.len() / N` bytes each into `out`.

@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use coh5_filters::decode_pipeline;
+use coh5_filters::{decode_pipeline, decode_pipeline_into};
 use coh5_format::dataspace::{Dataspace, SpaceKind};
 use coh5_format::datatype::Datatype;
 use coh5_format::message::filter_pipeline::Filter;
@@ -480,9 +480,46 @@ impl Job<'_> {
             .iter()
             .zip(c.chunk_dims.iter().zip(&self.dims))
             .any(|(&i, (&c, &n))| (i + 1).saturating_mul(c) > n);
-        let data: Bytes = if c.filters.is_empty() || (edge && c.skip_edge_filters) {
-            bytes
-        } else {
+        let filtered = !c.filters.is_empty() && !(edge && c.skip_edge_filters);
+        let filter_err = |source| Error::Filter {
+            location: inner.location.clone(),
+            path: self.d.path().to_string(),
+            offset: chunk.address,
+            source,
+        };
+        let short = |got: usize| {
+            inner.err(
+                self.d.path(),
+                FormatError::corrupt(
+                    "chunk",
+                    chunk.address,
+                    format!("{got} bytes after filters, {} expected", c.chunk_bytes),
+                ),
+            )
+        };
+        if let (true, Some(at)) = (filtered, self.direct_target(c, p)) {
+            let len = c.chunk_bytes as usize;
+            if at + len > out.1 {
+                return Err(object_err(self.d, "chunk lies outside the output"));
+            }
+            // SAFETY: in bounds (checked above); this chunk's elements occupy exactly this run of
+            // the output and no other piece writes there (see `OutPtr`).
+            let target = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), len) };
+            let written = decode_pipeline_into(
+                &crate::filters::specs(&c.filters),
+                chunk.filter_mask,
+                Vec::from(bytes),
+                self.esize as usize,
+                target,
+            )
+            .map_err(filter_err)?;
+            return if written < len {
+                Err(short(written))
+            } else {
+                Ok(())
+            };
+        }
+        let data: Bytes = if filtered {
             decode_pipeline(
                 &crate::filters::specs(&c.filters),
                 chunk.filter_mask,
@@ -491,31 +528,44 @@ impl Job<'_> {
                 self.esize as usize,
                 c.chunk_bytes as usize,
             )
-            .map_err(|source| Error::Filter {
-                location: inner.location.clone(),
-                path: self.d.path().to_string(),
-                offset: chunk.address,
-                source,
-            })?
+            .map_err(filter_err)?
             .into()
+        } else {
+            bytes
         };
         if (data.len() as u64) < c.chunk_bytes {
-            return Err(inner.err(
-                self.d.path(),
-                FormatError::corrupt(
-                    "chunk",
-                    chunk.address,
-                    format!(
-                        "{} bytes after filters, {} expected",
-                        data.len(),
-                        c.chunk_bytes
-                    ),
-                ),
-            ));
+            return Err(short(data.len()));
         }
         let esize = self.esize as usize;
         scatter(&data, 0, &c.chunk_dims, p, out, &self.out_shape, esize);
         Ok(())
+    }
+}
+
+impl Job<'_> {
+    /// Where in the output a whole chunk lands as one run in its own C order, if it does: the
+    /// selection takes every element of the chunk, and past the chunk's outermost dimension of
+    /// more than one element the output has the chunk's extents. Such a chunk is decoded straight
+    /// into the output; any other is decoded to a buffer and scattered.
+    fn direct_target(&self, c: &Chunking, parts: &[Part]) -> Option<usize> {
+        let whole = parts.iter().zip(&c.chunk_dims).all(|(p, &n)| {
+            matches!(p, Part::Strided { src: 0, step, count, .. } if *count == n && (*step == 1 || n == 1))
+        });
+        let outer = c.chunk_dims.iter().position(|&n| n > 1).unwrap_or(0);
+        let same_rows =
+            (outer + 1..c.chunk_dims.len()).all(|d| self.out_shape[d] == c.chunk_dims[d]);
+        if !whole || !same_rows {
+            return None;
+        }
+        let mut at = 0u64;
+        let mut stride = self.esize;
+        for (d, p) in parts.iter().enumerate().rev() {
+            if let Part::Strided { out, .. } = p {
+                at = at.checked_add(out.checked_mul(stride)?)?;
+            }
+            stride = stride.checked_mul(self.out_shape[d])?;
+        }
+        usize::try_from(at).ok()
     }
 }
 
