@@ -2,14 +2,17 @@
 //! selection, with storage that was never written read as the fill value.
 //!
 //! A read of several datasets is planned as one: every dataset's selection is turned into the
-//! byte ranges it needs (contiguous spans, intersecting chunks), all ranges of all datasets are
-//! fetched in bounded batches with every request of a batch in flight together, and the pieces
-//! are then decoded on the rayon pool, each scattered straight into its disjoint part of its
-//! dataset's output. Over an object store this makes a read of N small datasets cost about one
-//! round trip instead of N. A single-dataset read is the case N = 1.
+//! byte ranges it needs (contiguous spans, intersecting chunks), and all ranges of all datasets
+//! are fetched in batches, several batches in flight together. Each fetched piece is decoded on
+//! the rayon pool as soon as its batch arrives, so fetching overlaps decoding, and a window of
+//! fetched-but-undecoded bytes bounds memory to the outputs plus that window. A whole chunk is
+//! decoded straight into its run of the output; other pieces are scattered into their disjoint
+//! parts of it. Over an object store this makes a read of N small datasets cost about one round
+//! trip instead of N. A single-dataset read is the case N = 1.
 
+use std::collections::VecDeque;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use coh5_filters::{decode_pipeline, decode_pipeline_into};
@@ -19,7 +22,7 @@ use coh5_format::message::filter_pipeline::Filter;
 use coh5_format::message::kind;
 use coh5_format::message::layout::{Layout, FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS};
 use coh5_format::{Error as FormatError, UNDEF_ADDR};
-use rayon::prelude::*;
+use tokio::sync::Semaphore;
 
 use crate::chunks::{list, Chunk, Grid};
 use crate::error::{Error, Result};
@@ -28,8 +31,15 @@ use crate::runtime::block_on;
 use crate::selection::{DimSelection, Part, Selection};
 use crate::value::canonical_bytes;
 
-/// Compressed bytes fetched per batch: bounds memory while keeping many requests in flight.
-const BATCH_BYTES: u64 = 64 << 20;
+/// Stored bytes per batch: one call of `read_ranges`, whose requests are in flight together.
+const BATCH_BYTES: u64 = 2 << 20;
+
+/// Batches fetched ahead of the one being handed to the decoders.
+const FETCH_AHEAD: usize = 8;
+
+/// Fetched bytes that may wait for decoding at once: bounds a read's memory to its output plus
+/// this window, while fetching overlaps decoding.
+const WINDOW_BYTES: u64 = 12 << 20;
 
 /// The canonical encoding (SPEC.md §8) of every element of `d`.
 pub(crate) fn read_canonical(d: &Dataset, dt: &Datatype, space: &Dataspace) -> Result<Vec<u8>> {
@@ -70,32 +80,115 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
         .map(|j| OutPtr(j.out.as_mut_ptr(), j.out.len()))
         .collect();
     let base = file.reader().absolute(0);
+    let source = file.meta.source().clone();
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let fail = |e: Error| {
+        let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(e);
+    };
+    let failed = || failure.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+    let batches = batches(&pieces);
+    // Fetching runs ahead of decoding, bounded by the semaphore: a batch takes permits for its
+    // compressed bytes before it is fetched and gives them back once every piece of it has been
+    // decoded, so compressed data waiting in memory never exceeds WINDOW_BYTES (or one piece).
+    let window = Arc::new(Semaphore::new(WINDOW_BYTES as usize));
+    let on_worker = rayon::current_thread_index().is_some();
+    rayon::in_place_scope(|scope| {
+        block_on(async {
+            let mut fetching = VecDeque::new();
+            let mut next = 0;
+            while !failed() {
+                while next < batches.len() && fetching.len() < FETCH_AHEAD {
+                    let batch = &pieces[batches[next].clone()];
+                    let want = batch
+                        .iter()
+                        .map(|p| p.range.end - p.range.start)
+                        .sum::<u64>()
+                        .min(WINDOW_BYTES) as u32;
+                    // Wait for room only when nothing fetched is pending: otherwise hand that
+                    // to the decoders first, which is what frees the room.
+                    let permit = match window.clone().try_acquire_many_owned(want) {
+                        Ok(permit) => permit,
+                        Err(_) if !fetching.is_empty() => break,
+                        Err(_) => match window.clone().acquire_many_owned(want).await {
+                            Ok(permit) => permit,
+                            Err(_) => break,
+                        },
+                    };
+                    let ranges: Vec<Range<u64>> = batch
+                        .iter()
+                        // Addresses come from the file: saturate, and let the source refuse
+                        // ranges past the end.
+                        .map(|p| {
+                            base.saturating_add(p.range.start)..base.saturating_add(p.range.end)
+                        })
+                        .collect();
+                    let source = source.clone();
+                    let fetch = tokio::spawn(async move { source.read_ranges(&ranges).await });
+                    fetching.push_back((next, fetch, permit));
+                    next += 1;
+                }
+                let Some((index, fetch, permit)) = fetching.pop_front() else {
+                    break;
+                };
+                let fetched = match fetch.await {
+                    Ok(Ok(fetched)) => fetched,
+                    Ok(Err(e)) => {
+                        fail(e.into());
+                        break;
+                    }
+                    Err(e) => {
+                        fail(Error::Io(coh5_io::Error::Task {
+                            location: source.location().to_string(),
+                            reason: e.to_string(),
+                        }));
+                        break;
+                    }
+                };
+                let permit = Arc::new(permit);
+                for (p, data) in pieces[batches[index].clone()].iter().zip(fetched) {
+                    let (jobs, outs, fail, failed) = (&jobs, &outs, &fail, &failed);
+                    let permit = permit.clone();
+                    let decode = move || {
+                        if !failed() {
+                            if let Err(e) = jobs[p.job].decode(p, data, outs[p.job]) {
+                                fail(e);
+                            }
+                        }
+                        drop(permit);
+                    };
+                    // On a rayon worker (a caller that is itself parallel) this thread cannot
+                    // help run the scope's tasks while it waits for room, so it decodes itself.
+                    if on_worker {
+                        decode();
+                    } else {
+                        scope.spawn(move |_| decode());
+                    }
+                }
+            }
+        })
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    Ok(jobs.into_iter().map(|j| j.out).collect())
+}
+
+/// Splits the pieces into consecutive batches of about BATCH_BYTES (at least one piece each).
+fn batches(pieces: &[Piece]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
     let mut start = 0;
     while start < pieces.len() {
-        // A batch takes pieces until it holds BATCH_BYTES (at least one piece).
         let mut end = start;
         let mut bytes = 0u64;
         while end < pieces.len() && (end == start || bytes < BATCH_BYTES) {
             bytes = bytes.saturating_add(pieces[end].range.end - pieces[end].range.start);
             end += 1;
         }
-        let batch = &pieces[start..end];
-        let ranges: Vec<Range<u64>> = batch
-            .iter()
-            // Addresses come from the file: saturate, and let the source refuse ranges past the end.
-            .map(|p| base.saturating_add(p.range.start)..base.saturating_add(p.range.end))
-            .collect();
-        let fetched = block_on(file.meta.source().read_ranges(&ranges))?;
-        batch
-            .par_iter()
-            .zip(fetched.into_par_iter())
-            .try_for_each(|(p, data)| {
-                let job = &jobs[p.job];
-                job.decode(p, data, outs[p.job])
-            })?;
+        out.push(start..end);
         start = end;
     }
-    Ok(jobs.into_iter().map(|j| j.out).collect())
+    out
 }
 
 /// One dataset's part of a planned read: its output buffer and what decoding its pieces needs.
@@ -480,7 +573,7 @@ impl Job<'_> {
             .iter()
             .zip(c.chunk_dims.iter().zip(&self.dims))
             .any(|(&i, (&c, &n))| (i + 1).saturating_mul(c) > n);
-        let filtered = !c.filters.is_empty() && !(edge && c.skip_edge_filters);
+        let filtered = !(c.filters.is_empty() || edge && c.skip_edge_filters);
         let filter_err = |source| Error::Filter {
             location: inner.location.clone(),
             path: self.d.path().to_string(),
