@@ -118,7 +118,7 @@ def run_tool(args, store, tool, url, work, pages):
                f"--bbox={BBOX}", "--beams", "strong", "--signal-conf", "3,4", "--vars",
                ",".join(VARS), "-o", csv_out]
     else:
-        cmd = [sys.executable, os.path.join(HERE, "worker.py"), tool, url, "--bbox", BBOX,
+        cmd = [sys.executable, os.path.join(HERE, "worker.py"), tool, url, f"--bbox={BBOX}",
                "--out", out, "--page-size", str(pages)]
     started = time.perf_counter()
     run = run_capped(cmd, args.timeout)
