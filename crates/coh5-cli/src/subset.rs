@@ -14,11 +14,11 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use coh5::SourceOptions;
 use coh5_icesat2::{
     parse_levels, AnswerBytes, BBox, Beams, GranuleSubset, SignalConf, Subset, Surface, TimeRange,
 };
+use indicatif::{ProgressBar, ProgressStyle};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;

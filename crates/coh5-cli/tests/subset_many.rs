@@ -35,7 +35,11 @@ fn bucket(root: &Path) -> Vec<String> {
             .arg(dir.join(&name))
             .output()
             .expect("run generate.py");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         names.push(name);
     }
     let whole = std::fs::read(dir.join(&names[0])).unwrap();
@@ -69,7 +73,10 @@ fn a_pattern_on_object_storage_subsets_every_granule_and_reports_the_bad_one() {
         &out,
     );
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "the corrupt granule fails the run: {stderr}");
+    assert!(
+        !o.status.success(),
+        "the corrupt granule fails the run: {stderr}"
+    );
     assert!(stderr.contains("ATL03_9_corrupt.h5: FAILED"), "{stderr}");
     assert!(stderr.contains("1 of 4 granules failed"), "{stderr}");
     assert!(!stderr.contains("README"), "{stderr}");
@@ -97,9 +104,16 @@ fn a_pattern_on_object_storage_subsets_every_granule_and_reports_the_bad_one() {
     let by_prefix = root.join("prefix.csv");
     let o = subset(&endpoint, &[format!("s3://{BUCKET}/atl03/")], &by_prefix);
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("1 of 5 granules failed"), "README.txt too: {stderr}");
+    assert!(
+        stderr.contains("1 of 5 granules failed"),
+        "README.txt too: {stderr}"
+    );
     let one = root.join("one.csv");
-    let o = subset(&endpoint, &[format!("s3://{BUCKET}/atl03/{}", names[1])], &one);
+    let o = subset(
+        &endpoint,
+        &[format!("s3://{BUCKET}/atl03/{}", names[1])],
+        &one,
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rows = std::fs::read_to_string(&one).unwrap().lines().count() - 1;
     assert_eq!(rows, per_granule[&names[1]]);

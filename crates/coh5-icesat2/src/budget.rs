@@ -71,9 +71,13 @@ mod tests {
             tx.send(()).unwrap();
             p
         });
-        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "70 + 50 > 100");
+        assert!(
+            rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "70 + 50 > 100"
+        );
         drop(first);
-        rx.recv_timeout(Duration::from_secs(5)).expect("room after the drop");
+        rx.recv_timeout(Duration::from_secs(5))
+            .expect("room after the drop");
         drop(waiter.join().unwrap());
         let huge = b.acquire(1000);
         assert_eq!(*b.lock(), 1000);

@@ -140,7 +140,12 @@ impl BeamSets {
 
     /// What an ideal reader fetches for this beam's answer: the chunks holding the kept photons
     /// (`keep` indexes `photon_index`, the photons read) and the segment arrays.
-    fn answer_bytes(&self, p: &BeamPlan, keep: &[usize], photon_index: &[u64]) -> Result<AnswerBytes> {
+    fn answer_bytes(
+        &self,
+        p: &BeamPlan,
+        keep: &[usize],
+        photon_index: &[u64],
+    ) -> Result<AnswerBytes> {
         let kept: Vec<u64> = keep
             .iter()
             .filter_map(|&i| photon_index.get(i).copied())
@@ -272,7 +277,10 @@ impl Subset {
                     let Some(location) = locations.get(i) else {
                         break;
                     };
-                    if tx.send((i, self.open_within(location, Some(budget)))).is_err() {
+                    if tx
+                        .send((i, self.open_within(location, Some(budget))))
+                        .is_err()
+                    {
                         break;
                     }
                 });

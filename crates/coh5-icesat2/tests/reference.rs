@@ -505,5 +505,8 @@ fn bytes_fetched_for_a_tenth_of_a_track() {
         answer + index
     );
     assert!(got.rows() > 100_000, "{} rows", got.rows());
-    assert!(ratio_all <= 1.3, "fetched {ratio_all:.3}x the answer's bytes");
+    assert!(
+        ratio_all <= 1.3,
+        "fetched {ratio_all:.3}x the answer's bytes"
+    );
 }

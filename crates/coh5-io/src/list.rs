@@ -73,8 +73,12 @@ async fn expand_remote(
     };
     let base = &pattern[..cut];
     let url = Url::parse(base).map_err(|e| invalid(pattern, format!("invalid URL: {e}")))?;
-    let (scheme, prefix) = ObjectStoreScheme::parse(&url)
-        .map_err(|_| invalid(pattern, format!("unsupported URL scheme {:?}", url.scheme())))?;
+    let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|_| {
+        invalid(
+            pattern,
+            format!("unsupported URL scheme {:?}", url.scheme()),
+        )
+    })?;
     if !matches!(
         scheme,
         ObjectStoreScheme::AmazonS3

@@ -23,6 +23,10 @@ use crate::meta::{MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK};
 use crate::object::Group;
 use crate::runtime::block_on;
 
+/// Metadata block of [`File::open_sparse`] in files without pages: a v1 chunk B-tree node of
+/// 64 entries is about 2.5 KiB, so 16 KiB reads little beyond the node that needs it.
+const SPARSE_BLOCK: u64 = 16 * 1024;
+
 /// Shared messages may point at another object header's message; a chain longer than this is a
 /// loop in a corrupt file (libhdf5 never writes chains at all).
 const MAX_SHARED_HOPS: usize = 4;
@@ -75,9 +79,10 @@ impl File {
     /// Opens a path or URL for reads that touch a few objects of a large file, such as a
     /// subset of some beams of a granule: a paged file's metadata is then fetched in blocks of
     /// at most [`FIRST_READ`] as the objects need them, instead of whole pages (the first one
-    /// completed at open). With 8 MiB pages of which a few MiB hold metadata, and a read that
-    /// needs part of it, this fetches several times fewer bytes for one or two more round
-    /// trips; a walk over every object is better served by [`File::open_with`].
+    /// completed at open), and an unpaged file's in 16 KiB blocks instead of 64 KiB. With 8 MiB
+    /// pages of which a few MiB hold metadata, and a read that needs part of it, this fetches
+    /// several times fewer bytes for one or two more round trips; a walk over every object is
+    /// better served by [`File::open_with`].
     pub fn open_sparse(location: &str, options: &SourceOptions) -> Result<File> {
         let source = block_on(coh5_io::open(location, options))?;
         File::open_source_as(source, options.clone(), false, true)
@@ -149,6 +154,11 @@ impl File {
                 };
                 file.meta.set_block_size(page, page0);
             }
+        } else if sparse {
+            // Outside the first read, an unpaged file's metadata a subset needs is mostly
+            // chunk-index B-tree nodes of a few KiB scattered among the chunks: small blocks
+            // keep from fetching the raw data around each.
+            file.meta.set_block_size(SPARSE_BLOCK, first);
         }
         Ok(File {
             inner: Arc::new(file),
