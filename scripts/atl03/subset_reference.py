@@ -41,12 +41,15 @@ def bits(values):
 
 
 def stored_bytes(dset, chunks=None):
-    """Compressed bytes of the given chunk numbers of a 1-D dataset (all chunks when None)."""
+    """Compressed bytes of the given chunk numbers along the first dimension (all chunks when
+    None); the other dimensions are one chunk wide, as signal_conf_ph's five columns are."""
     if dset.chunks is None:
         return dset.id.get_storage_size()
     if chunks is None:
         return sum(dset.id.get_chunk_info(i).size for i in range(dset.id.get_num_chunks()))
-    return sum(dset.id.get_chunk_info_by_coord((int(c) * dset.chunks[0],)).size for c in chunks)
+    rest = (0,) * (dset.ndim - 1)
+    return sum(dset.id.get_chunk_info_by_coord((int(c) * dset.chunks[0],) + rest).size
+               for c in chunks)
 
 
 def segment_dataset(beam, name):
@@ -107,8 +110,12 @@ def main():
                 mask &= np.isin(cls, [int(v) for v in a.signal_class.split(",")])
             idx = np.nonzero(mask)[0]
             # What an ideal planned read fetches: the photon chunks holding an answer, of every
-            # photon variable output, and the whole segment index of the beam.
-            for n in names:
+            # photon variable output or tested by a filter, and the whole segment index of the
+            # beam.
+            tested = ["lat_ph", "lon_ph"] + (["delta_time"] if a.time else []) \
+                + (["signal_class_ph"] if a.signal_class else []) \
+                + (["signal_conf_ph"] if a.signal_conf else [])
+            for n in names + [t for t in tested if t not in names]:
                 d = g[n if "/" in n else "heights/" + n]
                 if d.chunks is not None:
                     answer["photon_chunks"] += stored_bytes(d, np.unique(idx // d.chunks[0]))

@@ -1,6 +1,11 @@
 //! `coh5 subset`: ICESat-2 ATL03 photons in a box from many granules, written as Parquet, CSV
-//! or Arrow IPC, with a summary line per granule on stderr. The work is the `coh5-icesat2`
-//! library's; this module parses arguments and writes the record batches.
+//! or Arrow IPC, with a summary line per granule on stderr (and a progress bar when stderr is a
+//! terminal). The work is the `coh5-icesat2` library's; this module parses arguments and writes
+//! the record batches.
+//!
+//! A granule that fails is reported on its summary line and left out; the others are written
+//! and the command then exits non-zero, so a script notices the gap while a long run over
+//! hundreds of granules is not lost to one bad file.
 
 use std::fs::File as FsFile;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -11,15 +16,17 @@ use arrow_schema::Schema;
 use clap::Args;
 use coh5::SourceOptions;
 use coh5_icesat2::{
-    parse_levels, BBox, Beams, GranuleSubset, SignalConf, Subset, Surface, TimeRange,
+    parse_levels, AnswerBytes, BBox, Beams, GranuleSubset, SignalConf, Subset, Surface, TimeRange,
 };
+use indicatif::{ProgressBar, ProgressStyle};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 #[derive(Args)]
 pub struct SubsetArgs {
-    /// ATL03 granules: paths or URLs.
+    /// ATL03 granules: paths or URLs, or patterns naming many (s3://bucket/ATL03_*.h5, a
+    /// prefix s3://bucket/dir/, local data/*.h5).
     #[arg(required = true)]
     sources: Vec<String>,
     /// The box W,S,E,N in degrees (W > E crosses the antimeridian).
@@ -49,6 +56,9 @@ pub struct SubsetArgs {
     /// Granules read at once.
     #[arg(long, default_value_t = 4)]
     jobs: usize,
+    /// Photon data held at once by all granules in flight, in MiB.
+    #[arg(long, default_value_t = coh5_icesat2::DEFAULT_MEMORY_LIMIT >> 20)]
+    memory_mib: u64,
     /// Output file: .parquet, .csv or .arrow.
     #[arg(short, long)]
     output: String,
@@ -117,6 +127,7 @@ impl Sink {
 fn request(a: &SubsetArgs, options: &SourceOptions) -> coh5_icesat2::Result<Subset> {
     let mut s = Subset::new(BBox::parse(&a.bbox)?)
         .beams(Beams::parse(&a.beams)?)
+        .memory_limit(a.memory_mib.saturating_mul(1 << 20))
         .segment_vars(a.segment_vars.clone())
         .source_options(options.clone());
     if let Some(v) = &a.vars {
@@ -155,20 +166,17 @@ pub fn run(
         .into());
     }
     let subset = request(a, options)?;
-    let total = a.sources.len();
-    let progress = std::io::stderr().is_terminal();
+    let mut sources = Vec::new();
+    for pattern in &a.sources {
+        sources.extend(coh5::expand(pattern, options)?);
+    }
+    let total = sources.len();
+    let bar = progress_bar(total);
     let mut sink: Option<(Sink, Arc<Schema>)> = None;
     let mut failed = 0usize;
-    let mut done = 0usize;
     let mut rows = 0usize;
-    let (mut bytes, mut requests) = (0u64, 0u64);
-    subset.run_many(&a.sources, a.jobs, |location, result| {
-        done += 1;
-        let prefix = if progress {
-            format!("[{done}/{total}] ")
-        } else {
-            String::new()
-        };
+    let (mut bytes, mut requests, mut answer) = (0u64, 0u64, AnswerBytes::default());
+    subset.run_many(&sources, a.jobs, |location, result| {
         let outcome = result.map_err(|e| e.to_string()).and_then(|g| {
             write_granule(&mut sink, &a.output, &g)
                 .map_err(|e| e.to_string())
@@ -179,20 +187,30 @@ pub fn run(
                 rows += g.rows();
                 bytes += g.stats.bytes;
                 requests += g.stats.requests;
-                eprintln!("{prefix}{}", summary(&g));
+                answer.add(g.answer_bytes);
+                report(&bar, summary(&g));
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("{prefix}{location}: FAILED: {e}");
+                report(&bar, format!("{location}: FAILED: {e}"));
             }
         }
+        bar.inc(1);
     });
+    bar.finish_and_clear();
     let wrote = sink.is_some();
     if let Some((s, _)) = sink {
         s.finish()?;
     }
     if stats {
-        eprintln!("stats: {requests} requests, {bytes} bytes fetched");
+        eprintln!(
+            "stats: {requests} requests, {bytes} bytes fetched; the answer's photon chunks and \
+             segment arrays hold {} bytes ({} + {}): {:.3}x",
+            answer.total(),
+            answer.photon_chunks,
+            answer.segment_arrays,
+            ratio(bytes, answer.total())
+        );
     }
     eprintln!(
         "{rows} photons from {} of {total} granules written to {}",
@@ -206,6 +224,29 @@ pub fn run(
         return Err(format!("{failed} of {total} granules failed").into());
     }
     Ok(())
+}
+
+/// A bar over the granules on a terminal, hidden otherwise.
+fn progress_bar(total: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} granules, {elapsed} (eta {eta})")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// A line on stderr, above the bar when it is drawn (a hidden bar prints nothing itself).
+fn report(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
 }
 
 /// Writes a granule's batches, creating the output with the first granule's schema.
@@ -259,7 +300,7 @@ fn summary(g: &GranuleSubset) -> String {
         .collect();
     format!(
         "{}: {} photons kept (kept/read: {}); {} requests, {} bytes fetched (segment index {}, \
-         photons {}); {:.3} s",
+         photons {}), {:.3}x the answer's {} bytes; {:.3} s",
         g.location,
         g.rows(),
         beams.join(", "),
@@ -267,6 +308,17 @@ fn summary(g: &GranuleSubset) -> String {
         g.stats.bytes,
         g.segment_read.bytes,
         g.photon_read.bytes,
+        ratio(g.stats.bytes, g.answer_bytes.total()),
+        g.answer_bytes.total(),
         g.elapsed.as_secs_f64()
     )
+}
+
+/// Bytes fetched per byte an ideal reader needs (0 when nothing was needed).
+fn ratio(fetched: u64, needed: u64) -> f64 {
+    if needed == 0 {
+        0.0
+    } else {
+        fetched as f64 / needed as f64
+    }
 }

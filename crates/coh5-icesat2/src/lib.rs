@@ -15,17 +15,20 @@
 //!
 //! The crate knows ATL03; `coh5` and the crates below it stay mission-agnostic.
 
+mod answer;
 mod bbox;
 mod beams;
+mod budget;
 mod column;
 mod error;
 mod filters;
 mod plan;
 mod subset;
 
+pub use answer::AnswerBytes;
 pub use bbox::BBox;
 pub use beams::{Beams, BEAMS};
 pub use error::{Error, Result};
 pub use filters::{parse_levels, SignalConf, Surface, TimeRange};
 pub use plan::{PAD_METRES, PAD_SECONDS};
-pub use subset::{BeamSummary, GranuleSubset, Subset, DEFAULT_VARS};
+pub use subset::{BeamSummary, GranuleSubset, Subset, DEFAULT_MEMORY_LIMIT, DEFAULT_VARS};

@@ -11,8 +11,10 @@
 //!    kept ones become one Arrow record batch per beam.
 //!
 //! Many granules run on a bounded number of worker threads ([`Subset::run_many`]); each granule's
-//! result reaches the caller as soon as it is done, so memory holds at most one granule per
-//! worker plus the one being consumed.
+//! result reaches the caller as soon as it is done. Memory is bounded twice: a worker waits for
+//! the caller to take its result before starting another granule, and all workers share one
+//! byte budget ([`Subset::memory_limit`]) that a granule takes from, once planned, for the
+//! photon data it will hold, and gives back when its result is dropped.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,8 +26,10 @@ use arrow_schema::{Field, Schema};
 use coh5::format::message::layout::Layout;
 use coh5::{DimSelection, File, Object, Selection, SourceOptions, StatsSnapshot};
 
+use crate::answer::{self, AnswerBytes};
 use crate::bbox::BBox;
 use crate::beams::Beams;
+use crate::budget::{Budget, Permit};
 use crate::column::Column;
 use crate::error::{Error, Result};
 use crate::filters::{SignalConf, TimeRange};
@@ -55,7 +59,16 @@ pub struct Subset {
     signal_class: Option<Vec<i64>>,
     time: Option<TimeRange>,
     options: SourceOptions,
+    memory_limit: u64,
 }
+
+/// The default of [`Subset::memory_limit`]: room for a few granules' photons (a 10 % box of a
+/// full granule holds a few hundred MB of photon columns) on a laptop.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
+
+/// Bytes held per byte of photon data read: the raw read, its decoded columns and the record
+/// batch built from them are alive together.
+const MEMORY_PER_BYTE_READ: u64 = 3;
 
 /// One granule's result.
 #[derive(Debug)]
@@ -65,13 +78,18 @@ pub struct GranuleSubset {
     pub batches: Vec<RecordBatch>,
     pub schema: Arc<Schema>,
     pub beams: Vec<BeamSummary>,
-    /// Everything fetched for this granule (metadata included).
+    /// Everything fetched for this granule, metadata included (and the open, when the
+    /// granule was opened by [`Subset::open`]).
     pub stats: StatsSnapshot,
+    /// What an ideal reader fetches for the same answer, to judge `stats.bytes` against.
+    pub answer_bytes: AnswerBytes,
     /// Fetched by the segment-index read.
     pub segment_read: StatsSnapshot,
     /// Fetched by the photon read.
     pub photon_read: StatsSnapshot,
     pub elapsed: Duration,
+    /// This granule's share of the run's memory budget, returned when the result is dropped.
+    _permit: Option<Permit>,
 }
 
 impl GranuleSubset {
@@ -109,6 +127,43 @@ struct BeamSets {
     segment: Vec<coh5::Dataset>,
 }
 
+impl BeamSets {
+    /// Bytes read per photon: one element of every photon variable and the confidence row.
+    fn photon_bytes(&self) -> Result<u64> {
+        let mut n = 0u64;
+        for d in self.photon.iter().chain(&self.conf) {
+            let width: u64 = d.shape()?.iter().skip(1).product();
+            n = n.saturating_add(u64::from(d.datatype()?.size).saturating_mul(width.max(1)));
+        }
+        Ok(n)
+    }
+
+    /// What an ideal reader fetches for this beam's answer: the chunks holding the kept photons
+    /// (`keep` indexes `photon_index`, the photons read) and the segment arrays.
+    fn answer_bytes(
+        &self,
+        p: &BeamPlan,
+        keep: &[usize],
+        photon_index: &[u64],
+    ) -> Result<AnswerBytes> {
+        let kept: Vec<u64> = keep
+            .iter()
+            .filter_map(|&i| photon_index.get(i).copied())
+            .collect();
+        let mut a = AnswerBytes::default();
+        for d in self.photon.iter().chain(&self.conf) {
+            a.photon_chunks += answer::holding(d, &kept)?;
+        }
+        for d in &self.index {
+            a.segment_arrays += answer::spanning(d, 0..one_dim(d, None)?)?;
+        }
+        for d in &self.segment {
+            a.segment_arrays += answer::spanning(d, p.segment_rows.clone())?;
+        }
+        Ok(a)
+    }
+}
+
 /// What is read per photon range: the output variables, then what only the filters need.
 struct Request {
     photon_vars: Vec<String>,
@@ -132,7 +187,15 @@ impl Subset {
             signal_class: None,
             time: None,
             options: SourceOptions::new(),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         }
+    }
+
+    /// Bytes of photon data that the granules of [`Subset::run_many`] hold at once, together
+    /// (estimated from each granule's plan before its photons are read).
+    pub fn memory_limit(mut self, bytes: u64) -> Subset {
+        self.memory_limit = bytes;
+        self
     }
 
     pub fn beams(mut self, beams: Beams) -> Subset {
@@ -178,8 +241,15 @@ impl Subset {
 
     /// Opens a path or URL and subsets it.
     pub fn open(&self, location: &str) -> Result<GranuleSubset> {
-        let file = File::open_with(location, &self.options)?;
-        self.run(&file)
+        self.open_within(location, None)
+    }
+
+    fn open_within(&self, location: &str, budget: Option<&Arc<Budget>>) -> Result<GranuleSubset> {
+        // A subset needs the metadata of a few beams' datasets, not all of a granule's.
+        let file = File::open_sparse(location, &self.options)?;
+        let mut g = self.run_within(&file, budget)?;
+        g.stats = file.source().stats().snapshot();
+        Ok(g)
     }
 
     /// Subsets every location with up to `jobs` granules in flight, handing each result to
@@ -193,6 +263,8 @@ impl Subset {
     ) {
         let jobs = jobs.clamp(1, locations.len().max(1));
         let next = AtomicUsize::new(0);
+        let budget = Budget::new(self.memory_limit);
+        let budget = &budget;
         // A rendezvous channel: a finished worker waits for the sink before starting again,
         // which bounds memory to one granule per worker.
         let (tx, rx) = std::sync::mpsc::sync_channel(0);
@@ -205,7 +277,10 @@ impl Subset {
                     let Some(location) = locations.get(i) else {
                         break;
                     };
-                    if tx.send((i, self.open(location))).is_err() {
+                    if tx
+                        .send((i, self.open_within(location, Some(budget))))
+                        .is_err()
+                    {
                         break;
                     }
                 });
@@ -221,6 +296,10 @@ impl Subset {
 
     /// Subsets one open granule.
     pub fn run(&self, file: &File) -> Result<GranuleSubset> {
+        self.run_within(file, None)
+    }
+
+    fn run_within(&self, file: &File, budget: Option<&Arc<Budget>>) -> Result<GranuleSubset> {
         let started = Instant::now();
         let stats = || file.source().stats().snapshot();
         let at_start = stats();
@@ -310,6 +389,11 @@ impl Subset {
         }
 
         // Read 2: every range of every photon variable of every beam, and the segment rows.
+        let mut planned = 0u64;
+        for (s, (p, _)) in sets.iter().zip(&plans) {
+            planned = planned.saturating_add(p.photons().saturating_mul(s.photon_bytes()?));
+        }
+        let permit = budget.map(|b| b.acquire(planned.saturating_mul(MEMORY_PER_BYTE_READ)));
         let before_photons = stats();
         let mut wanted: Vec<(&coh5::Dataset, Selection)> = Vec::new();
         for (s, (p, _)) in sets.iter().zip(&plans) {
@@ -352,6 +436,7 @@ impl Subset {
         let photon_read = stats().since(&before_photons);
 
         let mut batches = Vec::new();
+        let mut answer_bytes = AnswerBytes::default();
         for (s, (p, n_segments)) in sets.iter().zip(&plans) {
             let mut cols = s
                 .photon
@@ -394,6 +479,7 @@ impl Subset {
             }
             let keep = self.keep(&request, &cols, &conf);
             let photon_index: Vec<u64> = p.ranges.iter().flat_map(Range::clone).collect();
+            answer_bytes.add(s.answer_bytes(p, &keep, &photon_index)?);
             summaries.push(BeamSummary {
                 beam: s.name.clone(),
                 present: true,
@@ -425,9 +511,11 @@ impl Subset {
             schema,
             beams: summaries,
             stats: stats().since(&at_start),
+            answer_bytes,
             segment_read,
             photon_read,
             elapsed: started.elapsed(),
+            _permit: permit,
         })
     }
 

@@ -8,6 +8,7 @@
 
 mod cache;
 mod error;
+mod list;
 mod local;
 mod memory;
 mod object;
@@ -20,6 +21,7 @@ pub mod testing;
 
 pub use cache::BlockCache;
 pub use error::{Error, Result};
+pub use list::expand;
 pub use local::LocalFile;
 pub use memory::MemorySource;
 pub use object::ObjectStoreSource;

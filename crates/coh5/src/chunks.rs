@@ -4,8 +4,11 @@
 use coh5_format::btree::v1::chunk_records;
 use coh5_format::btree::v2::{BTreeV2, Record, RecordContext};
 use coh5_format::chunk_index::{extensible_array, fixed_array, ChunkSlot};
-use coh5_format::message::layout::ChunkIndex;
+use coh5_format::message::layout::{ChunkIndex, Layout};
 use coh5_format::{Error as FormatError, Reader, Result, UNDEF_ADDR};
+
+use crate::object::Dataset;
+use crate::read::object_err;
 
 /// One stored chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +85,39 @@ impl Grid<'_> {
         }
         let bits = 64 - self.chunk_bytes.leading_zeros() as usize;
         (bits.div_ceil(8) + 1).min(8)
+    }
+}
+
+impl Dataset {
+    /// Every allocated chunk (coordinates, address, stored size), from the chunk index; empty
+    /// for a dataset that is not chunked. For callers that account for what a read of a
+    /// selection must fetch: the stored size of each chunk it touches.
+    pub fn chunks(&self) -> crate::Result<Vec<Chunk>> {
+        let message = self.layout_message()?;
+        let Layout::Chunked {
+            chunk_dims, index, ..
+        } = &message.layout
+        else {
+            return Ok(Vec::new());
+        };
+        let space = self.dataspace()?;
+        let esize = u64::from(self.datatype()?.size);
+        let chunk_bytes = chunk_dims
+            .iter()
+            .try_fold(esize, |a, &n| a.checked_mul(n))
+            .filter(|&n| n <= u64::from(u32::MAX) * 16)
+            .ok_or_else(|| object_err(self, "chunk size overflows"))?;
+        let max_dims = space.max_dims.clone().unwrap_or_else(|| space.dims.clone());
+        let grid = Grid {
+            dims: &space.dims,
+            max_dims: &max_dims,
+            chunk: chunk_dims,
+            chunk_bytes,
+            layout_version: message.version,
+            filtered: !self.filters()?.is_empty(),
+        };
+        let inner = &self.file().inner;
+        list(&inner.reader(), index, &grid).map_err(|e| inner.err(self.path(), e))
     }
 }
 
