@@ -17,6 +17,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
+use crate::subset_plot::Plotter;
+
 #[derive(Args)]
 pub struct SubsetArgs {
     /// ATL03 granules: paths or URLs.
@@ -52,6 +54,10 @@ pub struct SubsetArgs {
     /// Output file: .parquet, .csv or .arrow.
     #[arg(short, long)]
     output: String,
+    /// Also draw the photons (height along track by beam, or by confidence with
+    /// --signal-conf, and a map of the box) to this PNG file.
+    #[arg(long)]
+    plot: Option<String>,
 }
 
 /// The output file formats, chosen by extension (boxed: one writer lives per run, and the
@@ -155,6 +161,21 @@ pub fn run(
         .into());
     }
     let subset = request(a, options)?;
+    let (mut plot, subset) = match &a.plot {
+        Some(path) => {
+            let b = BBox::parse(&a.bbox)?;
+            let bbox = [b.west, b.south, b.east, b.north];
+            let (p, s) = Plotter::new(
+                path,
+                subset,
+                a.vars.as_deref(),
+                bbox,
+                a.signal_conf.is_some(),
+            )?;
+            (Some(p), s)
+        }
+        None => (None, subset),
+    };
     let total = a.sources.len();
     let progress = std::io::stderr().is_terminal();
     let mut sink: Option<(Sink, Arc<Schema>)> = None;
@@ -169,7 +190,10 @@ pub fn run(
         } else {
             String::new()
         };
-        let outcome = result.map_err(|e| e.to_string()).and_then(|g| {
+        let outcome = result.map_err(|e| e.to_string()).and_then(|mut g| {
+            if let Some(p) = plot.as_mut() {
+                p.collect(&mut g)?;
+            }
             write_granule(&mut sink, &a.output, &g)
                 .map_err(|e| e.to_string())
                 .map(|()| g)
@@ -190,6 +214,9 @@ pub fn run(
     let wrote = sink.is_some();
     if let Some((s, _)) = sink {
         s.finish()?;
+    }
+    if let Some(p) = plot.filter(|_| wrote) {
+        p.finish()?;
     }
     if stats {
         eprintln!("stats: {requests} requests, {bytes} bytes fetched");

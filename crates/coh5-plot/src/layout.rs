@@ -140,10 +140,7 @@ pub fn row_pixel(offset: u64, file_size: u64) -> (u32, u32) {
     let span = row_span(file_size);
     let row = (offset / span).min(u64::from(ROWS) - 1) as u32;
     let y = row_top(row) + ROW_H / 2;
-    (
-        STRIP_X0 + scale(offset - u64::from(row) * span, span),
-        y,
-    )
+    (STRIP_X0 + scale(offset - u64::from(row) * span, span), y)
 }
 
 fn row_span(file_size: u64) -> u64 {
@@ -210,11 +207,7 @@ pub fn render(s: &Strip) -> Result<Image> {
         format!(
             "page boundary (every {}){}",
             mb(p),
-            if marked {
-                ""
-            } else {
-                ", too close to mark"
-            }
+            if marked { "" } else { ", too close to mark" }
         )
     });
 

@@ -120,7 +120,13 @@ pub fn render(p: &PhotonPlot) -> Result<Image> {
     let [west, south, east, north] = p.bbox;
     let wraps = west > east;
     // Longitudes east of the antimeridian move by 360° so a crossing box is one rectangle.
-    let unwrap = move |lon: f64| if wraps && lon < west { lon + 360.0 } else { lon };
+    let unwrap = move |lon: f64| {
+        if wraps && lon < west {
+            lon + 360.0
+        } else {
+            lon
+        }
+    };
     let east_u = if wraps { east + 360.0 } else { east };
 
     let mut heights: Vec<f64> = groups
@@ -164,7 +170,9 @@ pub fn render(p: &PhotonPlot) -> Result<Image> {
                 )
                 .map_err(text)?
                 .label(format!("{} ({} photons)", g.label, g.points.len()))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
+                });
         }
         chart
             .configure_series_labels()
@@ -240,7 +248,9 @@ mod tests {
             beam: beam.into(),
             lat: (0..n).map(|i| -68.0 + i as f64 * 1e-4).collect(),
             lon: vec![lon; n],
-            h: (0..n).map(|i| 100.0 + (i % 50) as f64 + lon * 100.0).collect(),
+            h: (0..n)
+                .map(|i| 100.0 + (i % 50) as f64 + lon * 100.0)
+                .collect(),
             conf: Some((0..n).map(|i| (i % 5) as i64).collect()),
         }
     }

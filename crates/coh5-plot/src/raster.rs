@@ -18,12 +18,8 @@ pub(crate) const FONT: &str = "sans-serif";
 pub(crate) fn register_font() -> Result<()> {
     static DONE: OnceLock<bool> = OnceLock::new();
     let ok = *DONE.get_or_init(|| {
-        plotters::style::register_font(
-            FONT,
-            FontStyle::Normal,
-            epaint_default_fonts::HACK_REGULAR,
-        )
-        .is_ok()
+        plotters::style::register_font(FONT, FontStyle::Normal, epaint_default_fonts::HACK_REGULAR)
+            .is_ok()
     });
     if ok {
         Ok(())
