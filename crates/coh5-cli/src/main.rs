@@ -4,6 +4,7 @@ mod get;
 mod inspect;
 mod ls;
 mod subset;
+mod subset_plot;
 mod zip;
 
 use std::io::Write;
@@ -99,6 +100,10 @@ enum Command {
         /// Print the report as JSON (schema: docs/inspect-schema.md).
         #[arg(long)]
         json: bool,
+        /// Also draw the file's byte layout (metadata, the largest variables' chunks, pages)
+        /// to this PNG file.
+        #[arg(long)]
+        plot: Option<String>,
     },
     /// ICESat-2 ATL03 photons inside a lat/lon box (planned from the segment index) as
     /// Parquet, CSV or Arrow.
@@ -201,6 +206,7 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             rtt,
             bandwidth,
             json,
+            plot,
         } => {
             // No `--stats` here: the report itself counts what each client would request.
             let params = inspect::params(rtt, bandwidth)?;
@@ -210,6 +216,10 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
                 writeln!(out, "{:#}", report.to_json())?;
             } else {
                 inspect::print_text(&report, &mut out)?;
+            }
+            if let Some(path) = plot {
+                let strip = coh5_plot::layout::Strip::from_report(&report);
+                coh5_plot::layout::render(&strip)?.save_png(path)?;
             }
             return Ok(());
         }

@@ -23,6 +23,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
+use crate::subset_plot::Plotter;
+
 #[derive(Args)]
 pub struct SubsetArgs {
     /// ATL03 granules: paths or URLs, or patterns naming many (s3://bucket/ATL03_*.h5, a
@@ -62,6 +64,10 @@ pub struct SubsetArgs {
     /// Output file: .parquet, .csv or .arrow.
     #[arg(short, long)]
     output: String,
+    /// Also draw the photons (height along track by beam, or by confidence with
+    /// --signal-conf, and a map of the box) to this PNG file.
+    #[arg(long)]
+    plot: Option<String>,
 }
 
 /// The output file formats, chosen by extension (boxed: one writer lives per run, and the
@@ -166,6 +172,21 @@ pub fn run(
         .into());
     }
     let subset = request(a, options)?;
+    let (mut plot, subset) = match &a.plot {
+        Some(path) => {
+            let b = BBox::parse(&a.bbox)?;
+            let bbox = [b.west, b.south, b.east, b.north];
+            let (p, s) = Plotter::new(
+                path,
+                subset,
+                a.vars.as_deref(),
+                bbox,
+                a.signal_conf.is_some(),
+            )?;
+            (Some(p), s)
+        }
+        None => (None, subset),
+    };
     let mut sources = Vec::new();
     for pattern in &a.sources {
         sources.extend(coh5::expand(pattern, options)?);
@@ -177,7 +198,10 @@ pub fn run(
     let mut rows = 0usize;
     let (mut bytes, mut requests, mut answer) = (0u64, 0u64, AnswerBytes::default());
     subset.run_many(&sources, a.jobs, |location, result| {
-        let outcome = result.map_err(|e| e.to_string()).and_then(|g| {
+        let outcome = result.map_err(|e| e.to_string()).and_then(|mut g| {
+            if let Some(p) = plot.as_mut() {
+                p.collect(&mut g)?;
+            }
             write_granule(&mut sink, &a.output, &g)
                 .map_err(|e| e.to_string())
                 .map(|()| g)
@@ -201,6 +225,9 @@ pub fn run(
     let wrote = sink.is_some();
     if let Some((s, _)) = sink {
         s.finish()?;
+    }
+    if let Some(p) = plot.filter(|_| wrote) {
+        p.finish()?;
     }
     if stats {
         eprintln!(

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{ArrayRef, Int8Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{Field, Schema};
 use coh5::format::message::layout::Layout;
 use coh5::{DimSelection, File, Object, Selection, SourceOptions, StatsSnapshot};
@@ -56,6 +56,7 @@ pub struct Subset {
     vars: Vec<String>,
     segment_vars: Vec<String>,
     signal_conf: Option<SignalConf>,
+    conf_column: bool,
     signal_class: Option<Vec<i64>>,
     time: Option<TimeRange>,
     options: SourceOptions,
@@ -184,6 +185,7 @@ impl Subset {
             vars: DEFAULT_VARS.iter().map(|s| s.to_string()).collect(),
             segment_vars: Vec::new(),
             signal_conf: None,
+            conf_column: false,
             signal_class: None,
             time: None,
             options: SourceOptions::new(),
@@ -223,6 +225,13 @@ impl Subset {
     }
 
     /// Keep photons whose v7 `signal_class_ph` is one of `levels` (an error on v6 granules).
+    /// Adds a `signal_conf` column (Int8) holding the level the confidence filter tested: the
+    /// chosen surface's, or the highest over all surfaces. Needs [`Subset::signal_conf`].
+    pub fn conf_column(mut self, on: bool) -> Subset {
+        self.conf_column = on;
+        self
+    }
+
     pub fn signal_class(mut self, levels: Vec<i64>) -> Subset {
         self.signal_class = Some(levels);
         self
@@ -497,6 +506,7 @@ impl Subset {
                 &keep,
                 &photon_index,
                 cols,
+                &conf,
                 segs,
             )?);
         }
@@ -666,6 +676,7 @@ impl Subset {
         keep: &[usize],
         photon_index: &[u64],
         cols: Vec<Column>,
+        conf: &[i64],
         segs: Vec<Column>,
     ) -> Result<RecordBatch> {
         let n = keep.len();
@@ -690,6 +701,18 @@ impl Subset {
             let a = col.take(keep).into_arrow();
             fields.push(Field::new(column_name(name), a.data_type().clone(), false));
             arrays.push(a);
+        }
+        if self.conf_column && self.signal_conf.is_some() {
+            // Levels are −2…4 in the product; anything outside i8 was not a level.
+            let levels = keep
+                .iter()
+                .map(|&i| conf.get(i).and_then(|&v| i8::try_from(v).ok()));
+            fields.push(Field::new(
+                "signal_conf",
+                arrow_schema::DataType::Int8,
+                true,
+            ));
+            arrays.push(Arc::new(Int8Array::from_iter(levels)));
         }
         if !self.segment_vars.is_empty() {
             let of_photon = p.photon_segments();

@@ -6,7 +6,9 @@
 //! a few requests, and (2) no dataset is split into many chunks too small to be worth a request
 //! ([`SMALL_CHUNK`]). One of the two makes it partly optimized; neither, not optimized.
 
-use super::cost::{CostParams, Estimate};
+use std::collections::HashSet;
+
+use super::cost::{coh5_first_read, CostParams, Estimate};
 use super::datasets::{DatasetFacts, SMALL_CHUNK};
 
 /// Share of the metadata that must lie in the first page for the metadata to count as gathered.
@@ -61,7 +63,6 @@ pub(crate) struct Inputs<'a> {
     pub metadata_in_first_page: u64,
     pub datasets: &'a [DatasetFacts],
     pub open_coh5: Estimate,
-    pub metadata_block: u64,
     pub params: &'a CostParams,
 }
 
@@ -185,12 +186,15 @@ pub(crate) fn advise(i: &Inputs) -> Advice {
     let size_change_percent = predicted_size
         .filter(|_| i.file_size > 0)
         .map(|s| (s as f64 / i.file_size as f64 - 1.0) * 100.0);
-    let open_speedup = page_size.map(|_| {
-        // After the repack the metadata is contiguous at the front: coh5 reads it block by
-        // block, one request per block.
-        let blocks = i.metadata_bytes.div_ceil(i.metadata_block.max(1)).max(1);
-        let after = blocks as f64 * (i.params.rtt + i.metadata_block as f64 / i.params.bandwidth);
-        i.open_coh5.seconds / after.max(f64::MIN_POSITIVE)
+    let open_speedup = page_size.zip(predicted_size).map(|(page, size)| {
+        // After the repack the metadata fills the first pages, and coh5's cache blocks are
+        // pages: the open reads page 0 (its speculative first read, then the rest of the page)
+        // and each further metadata page is one more request.
+        let mut after = coh5_first_read(page, size, &mut HashSet::new(), i.params);
+        for _ in 1..i.metadata_bytes.div_ceil(page) {
+            after.add_sequential(i.params, page);
+        }
+        i.open_coh5.seconds / after.seconds.max(f64::MIN_POSITIVE)
     });
     Advice {
         verdict,

@@ -55,7 +55,7 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn add_sequential(&mut self, p: &CostParams, bytes: u64) {
+    pub(crate) fn add_sequential(&mut self, p: &CostParams, bytes: u64) {
         self.requests += 1;
         self.round_trips += 1;
         self.bytes += bytes;

@@ -214,7 +214,6 @@ fn report(file: &File, params: &CostParams) -> Result<Report> {
         metadata_in_first_page: spread.in_first_page,
         datasets: &datasets,
         open_coh5: open.coh5,
-        metadata_block: block,
         params,
     });
     Ok(Report {
