@@ -354,9 +354,9 @@ mod tests {
             metadata: vec![0..100_000, 9_000_000..9_000_010],
             series: vec![Series {
                 label: "h_ph".into(),
-                ranges: vec![4 << 20..6 << 20],
+                ranges: std::iter::once(4 << 20..6 << 20).collect(),
             }],
-            other: vec![12 << 20..13 << 20],
+            other: std::iter::once(12 << 20..13 << 20).collect(),
         }
     }
 
