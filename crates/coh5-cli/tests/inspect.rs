@@ -312,7 +312,9 @@ fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
 
 /// The layout picture has metadata red at every metadata extent (in the whole-file strip and
 /// in the wrapped rows), the largest variable's colour somewhere, and the metadata where the
-/// layout puts it: through the whole file for `original`, in the first page when paged.
+/// layout puts it: through the whole file for `original`, in the first page when paged (all but a
+/// few columns: paged aggregation still places the odd late metadata block, such as a global heap
+/// collection written after the raw data, in a later page).
 fn plot_shows_layout(variant: &str, plot: &Path, report: &Value) {
     use coh5_plot::layout::{overview_pixel, row_pixel, STRIP_WIDTH, STRIP_X0, WIDTH};
     use coh5_plot::palette::{METADATA, SERIES};
@@ -351,7 +353,7 @@ fn plot_shows_layout(variant: &str, plot: &Path, report: &Value) {
             let first_page_end = overview_pixel(page, size).0;
             let outside = red.iter().filter(|&&x| x > first_page_end).count();
             assert!(
-                outside * 100 <= red.len(),
+                outside * 20 <= red.len(),
                 "{variant}: {outside} of {} metadata columns beyond the first page",
                 red.len()
             );
