@@ -139,11 +139,7 @@ fn request(a: &SubsetArgs, options: &SourceOptions) -> coh5_icesat2::Result<Subs
 }
 
 /// Runs the subset; fails when any granule failed (after all the others completed).
-pub fn run(
-    a: &SubsetArgs,
-    options: &SourceOptions,
-    stats: bool,
-) -> Result<(), Box<dyn std::error::Error>> {
+pub fn run(a: &SubsetArgs, options: &SourceOptions) -> Result<(), Box<dyn std::error::Error>> {
     if !matches!(
         a.output.rsplit('.').next(),
         Some("parquet" | "csv" | "arrow")
@@ -161,7 +157,6 @@ pub fn run(
     let mut failed = 0usize;
     let mut done = 0usize;
     let mut rows = 0usize;
-    let (mut bytes, mut requests) = (0u64, 0u64);
     subset.run_many(&a.sources, a.jobs, |location, result| {
         done += 1;
         let prefix = if progress {
@@ -177,8 +172,6 @@ pub fn run(
         match outcome {
             Ok(g) => {
                 rows += g.rows();
-                bytes += g.stats.bytes;
-                requests += g.stats.requests;
                 eprintln!("{prefix}{}", summary(&g));
             }
             Err(e) => {
@@ -190,9 +183,6 @@ pub fn run(
     let wrote = sink.is_some();
     if let Some((s, _)) = sink {
         s.finish()?;
-    }
-    if stats {
-        eprintln!("stats: {requests} requests, {bytes} bytes fetched");
     }
     eprintln!(
         "{rows} photons from {} of {total} granules written to {}",

@@ -85,7 +85,10 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
             // Addresses come from the file: saturate, and let the source refuse ranges past the end.
             .map(|p| base.saturating_add(p.range.start)..base.saturating_add(p.range.end))
             .collect();
-        let fetched = block_on(file.meta.source().read_ranges(&ranges))?;
+        let fetched = block_on(coh5_io::trace::with_purpose(
+            coh5_io::trace::RAW_DATA,
+            file.meta.source().read_ranges(&ranges),
+        ))?;
         batch
             .par_iter()
             .zip(fetched.into_par_iter())
