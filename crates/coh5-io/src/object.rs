@@ -314,6 +314,7 @@ impl ObjectStoreSource {
                     | Error::RetriesExhausted { .. }
                     | Error::ObjectChanged { .. }),
                 ) => return Err(e),
+                Err(e @ Error::ObjectStore { .. }) if refused(&e) => return Err(e),
                 Err(e) => {
                     tracing::debug!(location = %self.location, %e, "first GET refused; HEAD")
                 }
@@ -333,6 +334,14 @@ impl ObjectStoreSource {
         // Within the buffer, hence within usize.
         Some(bytes.slice(range.start as usize..range.end as usize))
     }
+}
+
+/// Whether the store refused the credentials (a HEAD would be refused the same way).
+fn refused(e: &Error) -> bool {
+    matches!(e, Error::ObjectStore { source, .. } if matches!(
+        source.as_ref(),
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    ))
 }
 
 #[async_trait::async_trait]
