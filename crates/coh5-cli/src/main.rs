@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use coh5::manifest::{manifest, to_json, ManifestOptions};
-use coh5::{File, SourceOptions};
+use coh5::{trace, File, RetryPolicy, SourceOptions};
 
 #[derive(Parser)]
 #[command(
@@ -39,9 +39,20 @@ struct SourceArgs {
     /// Endpoint of an S3-compatible server (e.g. http://127.0.0.1:9000).
     #[arg(long, global = true)]
     endpoint: Option<String>,
-    /// Print requests, bytes and time to stderr when done.
+    /// Print requests, bytes fetched and used, retries, round trips on the critical path and
+    /// wall time to stderr when done.
     #[arg(long, global = true)]
     stats: bool,
+    /// Write one CSV row per request to FILE (start and end in ms since the command started,
+    /// location, offset, length, bytes received, purpose, attempt, status, error).
+    #[arg(long, global = true, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
+    /// Attempts per remote read (the first included) before it fails.
+    #[arg(long, global = true, value_name = "N", default_value_t = RetryPolicy::default().max_attempts)]
+    attempts: u32,
+    /// A remote request that receives nothing for this long is abandoned and retried.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "15s")]
+    stall_timeout: String,
 }
 
 #[derive(Subcommand)]
@@ -128,8 +139,16 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
         .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-fn options(args: &SourceArgs) -> SourceOptions {
-    let mut o = SourceOptions::new();
+fn options(args: &SourceArgs) -> Result<SourceOptions, String> {
+    let stall = inspect::parse_duration(&args.stall_timeout)?;
+    if !(stall > 0.0 && stall.is_finite()) || args.attempts == 0 {
+        return Err("--stall-timeout and --attempts must be positive".into());
+    }
+    let mut o = SourceOptions::new().retry(RetryPolicy {
+        max_attempts: args.attempts,
+        stall_timeout: std::time::Duration::from_secs_f64(stall),
+        ..RetryPolicy::default()
+    });
     if args.anonymous {
         o = o.anonymous(true);
     }
@@ -139,14 +158,40 @@ fn options(args: &SourceArgs) -> SourceOptions {
     if let Some(e) = &args.endpoint {
         o = o.allow_http(e.starts_with("http://")).endpoint(e.clone());
     }
-    o
+    Ok(o)
 }
 
+/// Runs the command; `--trace` and `--stats` report its requests even when it failed, which is
+/// when they are most wanted.
 fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let started = std::time::Instant::now();
-    let opts = options(&cli.source);
-    let file = match &cli.command {
-        Command::Subset(args) => return subset::run(args, &opts, cli.source.stats),
+    let args = &cli.source;
+    if args.stats || args.trace.is_some() {
+        trace::start_session();
+    }
+    let result = run_command(cli);
+    if let Some(path) = &args.trace {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        trace::write_csv(&mut out).and_then(|()| out.flush())?;
+    }
+    if let (true, Some(s)) = (args.stats, trace::summary()) {
+        eprintln!(
+            "stats: {} requests ({} retries), {} bytes fetched, {} bytes used, \
+             {} round trips on the critical path, {:.3} s wall time",
+            s.requests,
+            s.retries,
+            s.bytes_fetched,
+            s.bytes_used,
+            s.round_trips,
+            s.wall.as_secs_f64()
+        );
+    }
+    result
+}
+
+fn run_command(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let opts = options(&cli.source)?;
+    match &cli.command {
+        Command::Subset(args) => subset::run(args, &opts, cli.source.stats)?,
         Command::Ls {
             recursive,
             long,
@@ -162,7 +207,6 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
                 *long,
                 out,
             )?;
-            file
         }
         Command::Dump {
             skip_data, source, ..
@@ -177,7 +221,6 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             )?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", to_json(&m))?;
-            file
         }
         Command::Get {
             source,
@@ -199,7 +242,6 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
                 let _ = std::fs::remove_file(p);
             }
             result?;
-            file
         }
         Command::Inspect {
             source,
@@ -208,7 +250,6 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             json,
             plot,
         } => {
-            // No `--stats` here: the report itself counts what each client would request.
             let params = inspect::params(rtt, bandwidth)?;
             let report = coh5::inspect::inspect_with(source, &opts, &params)?;
             let mut out = std::io::stdout().lock();
@@ -221,18 +262,7 @@ fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
                 let strip = coh5_plot::layout::Strip::from_report(&report);
                 coh5_plot::layout::render(&strip)?.save_png(path)?;
             }
-            return Ok(());
         }
-    };
-    if cli.source.stats {
-        let s = file.source().stats().snapshot();
-        eprintln!(
-            "stats: {} requests, {} bytes fetched, {:.3} s in requests, {:.3} s wall time",
-            s.requests,
-            s.bytes,
-            s.busy.as_secs_f64(),
-            started.elapsed().as_secs_f64()
-        );
     }
     Ok(())
 }

@@ -231,7 +231,7 @@ pub fn run(
     }
     if stats {
         eprintln!(
-            "stats: {requests} requests, {bytes} bytes fetched; the answer's photon chunks and \
+            "subset: {requests} requests, {bytes} bytes fetched; the answer's photon chunks and \
              segment arrays hold {} bytes ({} + {}): {:.3}x",
             answer.total(),
             answer.photon_chunks,

@@ -293,6 +293,7 @@ impl BlockCache {
                 range,
             });
         }
+        self.inner.source.stats().delivered(location, range);
         Ok(data)
     }
 
@@ -314,8 +315,8 @@ impl BlockCache {
         let source = Arc::clone(&self.inner.source);
         let cache: Weak<Inner> = Arc::downgrade(&self.inner);
         let fetch = async move {
-            let outcome = source
-                .read_range(byte_range.clone())
+            // A fill is wider than what readers asked for; `read` reports what they use.
+            let outcome = crate::trace::widened(source.read_range(byte_range.clone()))
                 .await
                 .and_then(|data| split(source.location(), byte_range, data, first, bs))
                 .map(Arc::new);

@@ -59,6 +59,41 @@ pub enum Error {
         #[source]
         source: Arc<object_store::Error>,
     },
+    /// The object was replaced while it was being read: a later request no longer matched the
+    /// version (ETag or Last-Modified) the first response named. Never retried: the bytes
+    /// already read belong to the old version.
+    #[error("{location}{}: object changed during read: {detail}", OptSpan(range))]
+    ObjectChanged {
+        location: String,
+        range: Option<Range<u64>>,
+        detail: String,
+    },
+    /// One attempt received nothing (no headers, no body bytes) for `after`.
+    #[error(
+        "{location} ({}): no data for {:.1} s after {got} bytes",
+        Span(range),
+        after.as_secs_f64()
+    )]
+    Stalled {
+        location: String,
+        range: Range<u64>,
+        got: u64,
+        after: std::time::Duration,
+    },
+    /// A read failed on every attempt its retry budget allowed; `last` is the final cause.
+    #[error(
+        "{location} ({}): giving up after {attempts} attempts in {:.1} s; last error: {last}",
+        Span(range),
+        elapsed.as_secs_f64()
+    )]
+    RetriesExhausted {
+        location: String,
+        range: Range<u64>,
+        attempts: u32,
+        elapsed: std::time::Duration,
+        #[source]
+        last: Arc<Error>,
+    },
     /// A background task (blocking read) panicked or was cancelled.
     #[error("{location}: background read task failed: {reason}")]
     Task { location: String, reason: String },
@@ -75,6 +110,9 @@ impl Error {
             | Error::InvalidLocation { location, .. }
             | Error::Io { location, .. }
             | Error::ObjectStore { location, .. }
+            | Error::ObjectChanged { location, .. }
+            | Error::Stalled { location, .. }
+            | Error::RetriesExhausted { location, .. }
             | Error::Task { location, .. } => location,
         }
     }

@@ -1,12 +1,14 @@
 //! Byte sources for coh5: random-access async reads of HDF5 files from local disk, memory, S3,
 //! Google Cloud Storage, Azure Blob Storage and plain HTTP(S) servers, plus the layers that make
-//! remote reads cheap (an aligned, single-flight, LRU [`BlockCache`]) and per-source request
-//! [`Stats`].
+//! remote reads cheap (an aligned, single-flight, LRU [`BlockCache`]) and robust (retries under a
+//! [`RetryPolicy`], reads pinned to one version of the object), per-source request [`Stats`] and a
+//! process-wide request [`trace`].
 //!
 //! Every source implements [`ByteSource`]; layers take an `Arc<dyn ByteSource>` and implement it
 //! again, so they stack. [`open`] picks the source from a path or URL.
 
 mod cache;
+mod connector;
 mod error;
 mod list;
 mod local;
@@ -14,21 +16,24 @@ mod memory;
 mod object;
 mod open;
 mod options;
+mod retry;
 mod source;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trace;
 
 pub use cache::BlockCache;
 pub use error::{Error, Result};
 pub use list::expand;
 pub use local::LocalFile;
 pub use memory::MemorySource;
-pub use object::ObjectStoreSource;
+pub use object::{ObjectStoreSource, DEFAULT_FIRST_READ};
 pub use open::open;
 pub use options::{SourceOptions, DEFAULT_S3_REGION};
+pub use retry::RetryPolicy;
 pub use source::{ByteSource, DEFAULT_CONCURRENCY};
-pub use stats::{Stats, StatsSnapshot};
+pub use stats::{critical_path, Stats, StatsSnapshot};
 
 /// The object_store crate this layer is built on, for callers constructing their own stores.
 pub use object_store;

@@ -84,19 +84,22 @@ impl ByteSource for LocalFile {
             location: self.location.clone(),
             reason: e.to_string(),
         })?;
-        let buf = match read {
-            Ok(buf) => buf,
+        let outcome = match read {
+            Ok(buf) => Ok(buf),
             // The file shrank after it was opened.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(Error::ShortRead {
-                    location: self.location.clone(),
-                    range,
-                    got: 0,
-                })
-            }
-            Err(e) => return Err(Error::io(&self.location, Some(range), e)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Error::ShortRead {
+                location: self.location.clone(),
+                range: range.clone(),
+                got: 0,
+            }),
+            Err(e) => Err(Error::io(&self.location, Some(range.clone()), e)),
         };
-        self.stats.record(buf.len() as u64, started.elapsed());
+        let got = outcome.as_ref().map_or(0, |b| b.len() as u64);
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        self.stats
+            .request(&self.location, range.clone(), started, got, 1, error);
+        let buf = outcome?;
+        self.stats.delivered(&self.location, range);
         Ok(Bytes::from(buf))
     }
 

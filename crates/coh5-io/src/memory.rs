@@ -67,7 +67,15 @@ impl ByteSource for MemorySource {
             });
         };
         let out = self.data.slice(start..end);
-        self.stats.record(out.len() as u64, started.elapsed());
+        self.stats.request(
+            &self.location,
+            range.clone(),
+            started,
+            out.len() as u64,
+            1,
+            None,
+        );
+        self.stats.delivered(&self.location, range);
         Ok(out)
     }
 

@@ -1,19 +1,40 @@
 //! `ObjectStoreSource`: a byte source over any `object_store::ObjectStore` (S3, GCS, Azure, HTTP,
-//! or a test store) and one object path. Each range is one ranged GET; the size comes from one
-//! HEAD, cached. Coalescing of nearby ranges is deliberately left to the layers above
-//! (`BlockCache`, the range planner) so that `Stats` counts exactly the round trips issued.
+//! or a test store) and one object path. Each range is one ranged GET (more when retried).
+//! Coalescing of nearby ranges is deliberately left to the layers above (`BlockCache`, the range
+//! planner) so that `Stats` counts exactly the round trips issued.
+//!
+//! Robustness, in one place:
+//! - **No HEAD.** The size comes from the `Content-Range` of a first GET of the object's first
+//!   [`DEFAULT_FIRST_READ`] bytes, which are kept for the first read they cover (an HDF5 open
+//!   reads exactly them next). A HEAD is made only when that GET cannot answer (an empty
+//!   object, a server without range support).
+//! - **Pinned version.** The first response's ETag (or, without one, its Last-Modified and
+//!   size) is recorded; every later GET carries `If-Match` (or `If-Unmodified-Since`) and every
+//!   response is compared with it, so an object replaced mid-read fails with
+//!   [`Error::ObjectChanged`] instead of mixing two versions.
+//! - **Retries.** Transient failures (5xx, 429, 408, resets, timeouts, stalls, bodies ending
+//!   early) are retried under a [`RetryPolicy`]; a retry resumes after the bytes already
+//!   received. When the policy gives up, [`Error::RetriesExhausted`] names the location, range,
+//!   attempts and last cause.
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt};
 use tokio::sync::OnceCell;
+use tokio::time::timeout;
 
 use crate::error::check_range;
+use crate::retry::{is_transient, RetryPolicy};
 use crate::{ByteSource, Error, Result, Stats};
+
+/// Bytes of the GET that learns the object's size: coh5's open reads the first MiB anyway (see
+/// `coh5::meta::FIRST_READ`), so learning the size costs no extra round trip.
+pub const DEFAULT_FIRST_READ: u64 = 1 << 20;
 
 /// One object in an object store.
 #[derive(Debug)]
@@ -22,6 +43,12 @@ pub struct ObjectStoreSource {
     path: Path,
     location: String,
     size: OnceCell<u64>,
+    /// The version every read is pinned to: the first response's metadata.
+    version: OnceLock<ObjectMeta>,
+    first_read: u64,
+    /// Bytes `0..n` fetched by the size-learning GET, until the first read they cover.
+    prefetched: Mutex<Option<Bytes>>,
+    policy: RetryPolicy,
     stats: Stats,
 }
 
@@ -33,16 +60,34 @@ impl ObjectStoreSource {
             path,
             location: location.into(),
             size: OnceCell::new(),
+            version: OnceLock::new(),
+            first_read: DEFAULT_FIRST_READ,
+            prefetched: Mutex::new(None),
+            policy: RetryPolicy::default(),
             stats: Stats::new(),
         }
     }
 
-    /// Supplies the size when it is already known (from a listing, a manifest), saving the HEAD.
+    /// Supplies the size when it is already known (from a listing, a manifest), saving the
+    /// first request.
     pub fn with_size(self, size: u64) -> Self {
         Self {
             size: OnceCell::new_with(Some(size)),
             ..self
         }
+    }
+
+    /// How many leading bytes the size-learning GET fetches (0: learn the size with a HEAD).
+    pub fn with_first_read(self, bytes: u64) -> Self {
+        Self {
+            first_read: bytes,
+            ..self
+        }
+    }
+
+    /// Retry and stall limits (default [`RetryPolicy::default`]).
+    pub fn with_retry(self, policy: RetryPolicy) -> Self {
+        Self { policy, ..self }
     }
 
     /// The underlying store.
@@ -54,6 +99,249 @@ impl ObjectStoreSource {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The ETag every read is pinned to, once a response has named one.
+    pub fn etag(&self) -> Option<&str> {
+        self.version.get().and_then(|m| m.e_tag.as_deref())
+    }
+
+    /// Pins the first version seen and checks every later response against it.
+    fn check_version(&self, meta: &ObjectMeta, range: Option<&Range<u64>>) -> Result<()> {
+        let pinned = self.version.get_or_init(|| meta.clone());
+        let changed = |detail: String| {
+            Err(Error::ObjectChanged {
+                location: self.location.clone(),
+                range: range.cloned(),
+                detail,
+            })
+        };
+        match (&pinned.e_tag, &meta.e_tag) {
+            (Some(was), Some(now)) if was != now => {
+                return changed(format!("ETag is now {now}, was {was}"))
+            }
+            (None, _) if pinned.last_modified != meta.last_modified => {
+                return changed(format!(
+                    "Last-Modified is now {}, was {}",
+                    meta.last_modified, pinned.last_modified
+                ))
+            }
+            _ => {}
+        }
+        if pinned.size != meta.size {
+            return changed(format!("size is now {}, was {}", meta.size, pinned.size));
+        }
+        Ok(())
+    }
+
+    /// Wraps a backend error; a failed precondition, or a pinned object that vanished, means
+    /// the object changed.
+    fn backend_error(&self, range: Option<Range<u64>>, e: object_store::Error) -> Error {
+        let pinned = self.version.get();
+        match (&e, pinned) {
+            (object_store::Error::Precondition { .. }, Some(v)) => Error::ObjectChanged {
+                location: self.location.clone(),
+                range,
+                detail: format!(
+                    "no longer matches {}",
+                    v.e_tag
+                        .clone()
+                        .unwrap_or_else(|| format!("Last-Modified {}", v.last_modified))
+                ),
+            },
+            (object_store::Error::NotFound { .. }, Some(_)) => Error::ObjectChanged {
+                location: self.location.clone(),
+                range,
+                detail: "the object was deleted".into(),
+            },
+            _ => Error::object_store(&self.location, range, e),
+        }
+    }
+
+    /// Either the final error of a read that started at `started` and has made `attempt`
+    /// attempts, or `Ok` after sleeping the backoff before the next attempt.
+    async fn retry_or_fail(
+        &self,
+        error: Error,
+        attempt: u32,
+        started: Instant,
+        range: &Range<u64>,
+    ) -> Result<()> {
+        if !is_transient(&error) {
+            return Err(error);
+        }
+        let pause = self.policy.backoff(attempt);
+        if attempt >= self.policy.max_attempts || started.elapsed() + pause >= self.policy.budget {
+            return Err(Error::RetriesExhausted {
+                location: self.location.clone(),
+                range: range.clone(),
+                attempts: attempt,
+                elapsed: started.elapsed(),
+                last: Arc::new(error),
+            });
+        }
+        tracing::debug!(location = %self.location, ?range, attempt, %error, ?pause, "retrying");
+        tokio::time::sleep(pause).await;
+        Ok(())
+    }
+
+    /// Fetches `range` with retries; a retry asks only for the bytes still missing. With the
+    /// size unknown, `range` may end past the object and is clipped to it.
+    async fn fetch(&self, mut range: Range<u64>) -> Result<Bytes> {
+        let started = Instant::now();
+        let mut buf = BytesMut::new();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let want = range.start + buf.len() as u64..range.end;
+            let t0 = Instant::now();
+            let before = buf.len();
+            let outcome = self.attempt(want.clone(), &mut buf).await;
+            let got = (buf.len() - before) as u64;
+            let error = outcome.as_ref().err().map(ToString::to_string);
+            self.stats
+                .request(&self.location, want.clone(), t0, got, attempt, error);
+            if let Some(v) = self.version.get() {
+                range.end = range.end.min(v.size);
+            }
+            match outcome {
+                Ok(()) => return Ok(buf.freeze()),
+                Err(e) => self.retry_or_fail(e, attempt, started, &range).await?,
+            }
+        }
+    }
+
+    /// One GET of `want`, appending the body to `buf`.
+    async fn attempt(&self, want: Range<u64>, buf: &mut BytesMut) -> Result<()> {
+        let pinned = self.version.get();
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(want.clone())),
+            if_match: pinned.and_then(|v| v.e_tag.clone()),
+            if_unmodified_since: pinned
+                .filter(|v| v.e_tag.is_none())
+                .map(|v| v.last_modified),
+            ..GetOptions::default()
+        };
+        let stall = self.policy.stall_timeout;
+        let stalled = |got: u64| Error::Stalled {
+            location: self.location.clone(),
+            range: want.clone(),
+            got,
+            after: stall,
+        };
+        let result = timeout(stall, self.store.get_opts(&self.path, options))
+            .await
+            .map_err(|_| stalled(0))?
+            .map_err(|e| self.backend_error(Some(want.clone()), e))?;
+        self.check_version(&result.meta, Some(&want))?;
+        // object_store has checked that the served range is the requested one (clipped to the
+        // object's end).
+        let expect = result.range.end.saturating_sub(result.range.start);
+        let mut stream = result.into_stream();
+        let mut got = 0u64;
+        loop {
+            let next = timeout(stall, stream.next())
+                .await
+                .map_err(|_| stalled(got))?;
+            match next {
+                None => break,
+                Some(Err(e)) => return Err(self.backend_error(Some(want.clone()), e)),
+                Some(Ok(chunk)) => {
+                    got += chunk.len() as u64;
+                    if got > expect {
+                        return Err(Error::ShortRead {
+                            location: self.location.clone(),
+                            range: want,
+                            got,
+                        });
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+            }
+        }
+        if got < expect {
+            return Err(Error::ShortRead {
+                location: self.location.clone(),
+                range: want,
+                got,
+            });
+        }
+        Ok(())
+    }
+
+    /// The object's metadata from a HEAD, with retries.
+    async fn head(&self) -> Result<ObjectMeta> {
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let t0 = Instant::now();
+            let outcome =
+                match timeout(self.policy.stall_timeout, self.store.head(&self.path)).await {
+                    Err(_) => Err(Error::Stalled {
+                        location: self.location.clone(),
+                        range: 0..0,
+                        got: 0,
+                        after: self.policy.stall_timeout,
+                    }),
+                    Ok(r) => r.map_err(|e| self.backend_error(None, e)),
+                };
+            let error = outcome.as_ref().err().map(ToString::to_string);
+            self.stats
+                .request(&self.location, 0..0, t0, 0, attempt, error);
+            match outcome {
+                Ok(meta) => {
+                    self.check_version(&meta, None)?;
+                    return Ok(meta);
+                }
+                Err(e) => self.retry_or_fail(e, attempt, started, &(0..0)).await?,
+            }
+        }
+    }
+
+    /// Learns the size from a GET of the first bytes, keeping them; falls back to a HEAD when
+    /// that GET is refused for reasons other than the object's absence or a lost budget.
+    async fn learn_size(&self) -> Result<u64> {
+        if self.first_read > 0 {
+            match self.fetch(0..self.first_read).await {
+                Ok(bytes) => {
+                    if let Some(meta) = self.version.get() {
+                        *self.prefetched.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes);
+                        return Ok(meta.size);
+                    }
+                }
+                Err(
+                    e @ (Error::NotFound { .. }
+                    | Error::RetriesExhausted { .. }
+                    | Error::ObjectChanged { .. }),
+                ) => return Err(e),
+                Err(e @ Error::ObjectStore { .. }) if refused(&e) => return Err(e),
+                Err(e) => {
+                    tracing::debug!(location = %self.location, %e, "first GET refused; HEAD")
+                }
+            }
+        }
+        Ok(self.head().await?.size)
+    }
+
+    /// The prefetched bytes of `range`, if they hold it; they are released after this use.
+    fn take_prefetched(&self, range: &Range<u64>) -> Option<Bytes> {
+        let mut slot = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        let covered = slot.as_ref().is_some_and(|b| range.end <= b.len() as u64);
+        if !covered {
+            return None;
+        }
+        let bytes = slot.take()?;
+        // Within the buffer, hence within usize.
+        Some(bytes.slice(range.start as usize..range.end as usize))
+    }
+}
+
+/// Whether the store refused the credentials (a HEAD would be refused the same way).
+fn refused(e: &Error) -> bool {
+    matches!(e, Error::ObjectStore { source, .. } if matches!(
+        source.as_ref(),
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    ))
 }
 
 #[async_trait::async_trait]
@@ -64,38 +352,23 @@ impl ByteSource for ObjectStoreSource {
 
     async fn size(&self) -> Result<u64> {
         self.size
-            .get_or_try_init(|| async {
-                let started = Instant::now();
-                let meta = self
-                    .store
-                    .head(&self.path)
-                    .await
-                    .map_err(|e| Error::object_store(&self.location, None, e))?;
-                self.stats.record(0, started.elapsed());
-                tracing::debug!(location = %self.location, size = meta.size, "HEAD");
-                Ok(meta.size)
-            })
+            .get_or_try_init(|| self.learn_size())
             .await
             .copied()
     }
 
     async fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
         // Knowing the size first turns a past-the-end range into a precise error instead of a
-        // backend-specific 416 or a silently clipped body. The HEAD happens once per source.
+        // backend-specific 416 or a silently clipped body.
         let size = self.size().await?;
         check_range(&self.location, &range, size)?;
         if range.is_empty() {
             return Ok(Bytes::new());
         }
-        let started = Instant::now();
-        let data = self
-            .store
-            .get_range(&self.path, range.clone())
-            .await
-            .map_err(|e| Error::object_store(&self.location, Some(range.clone()), e))?;
-        let elapsed = started.elapsed();
-        self.stats.record(data.len() as u64, elapsed);
-        tracing::trace!(location = %self.location, ?range, ?elapsed, "GET");
+        let data = match self.take_prefetched(&range) {
+            Some(bytes) => bytes,
+            None => self.fetch(range.clone()).await?,
+        };
         if data.len() as u64 != range.end - range.start {
             return Err(Error::ShortRead {
                 location: self.location.clone(),
@@ -103,6 +376,7 @@ impl ByteSource for ObjectStoreSource {
                 got: data.len() as u64,
             });
         }
+        self.stats.delivered(&self.location, range);
         Ok(data)
     }
 
@@ -126,21 +400,57 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn ranged_gets_and_one_head() {
+    async fn size_comes_from_the_first_get_whose_bytes_serve_the_first_read() {
         let store = store_with("dir/a.h5", b"abcdefghij").await;
         let src = ObjectStoreSource::new(store, Path::from("dir/a.h5"), "memory:///dir/a.h5");
         assert_eq!(src.size().await.unwrap(), 10);
         assert_eq!(src.size().await.unwrap(), 10);
+        assert!(src.etag().is_some(), "the first response pins the version");
         assert_eq!(src.read_range(1..4).await.unwrap(), &b"bcd"[..]);
         assert_eq!(src.read_range(10..10).await.unwrap(), Bytes::new());
         let got = src.read_ranges(&[8..10, 0..2]).await.unwrap();
         assert_eq!(got, vec![&b"ij"[..], &b"ab"[..]]);
         let s = src.stats().snapshot();
-        assert_eq!((s.requests, s.bytes), (1 + 3, 7), "one HEAD, three GETs");
+        assert_eq!((s.requests, s.bytes), (3, 14), "one 10-byte GET, then two");
+        assert_eq!((s.retries, s.used), (0, 6), "distinct bytes 0..4 and 8..10");
     }
 
     #[tokio::test]
-    async fn known_size_skips_head_and_bounds_are_checked() {
+    async fn first_read_zero_uses_a_head_and_empty_objects_work() {
+        let store = store_with("a.h5", b"abc").await;
+        let src =
+            ObjectStoreSource::new(store, Path::from("a.h5"), "memory:///a.h5").with_first_read(0);
+        assert_eq!(src.size().await.unwrap(), 3);
+        assert_eq!(src.stats().snapshot().bytes, 0);
+        let store = store_with("e.h5", b"").await;
+        let src = ObjectStoreSource::new(store, Path::from("e.h5"), "memory:///e.h5");
+        assert_eq!(src.size().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_replaced_object_is_a_changed_error() {
+        let store = store_with("a.h5", b"abcdefghij").await;
+        let src = ObjectStoreSource::new(store.clone(), Path::from("a.h5"), "memory:///a.h5")
+            .with_first_read(4);
+        assert_eq!(src.read_range(0..2).await.unwrap(), &b"ab"[..]);
+        store
+            .put(
+                &Path::from("a.h5"),
+                Bytes::from_static(b"ABCDEFGHIJ").into(),
+            )
+            .await
+            .unwrap();
+        let e = src.read_range(5..8).await.unwrap_err();
+        assert!(matches!(e, Error::ObjectChanged { .. }), "{e}");
+        assert!(e.to_string().contains("object changed during read"), "{e}");
+        assert_eq!(src.stats().snapshot().retries, 0, "not retried");
+        store.delete(&Path::from("a.h5")).await.unwrap();
+        let e = src.read_range(5..8).await.unwrap_err();
+        assert!(e.to_string().contains("deleted"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn known_size_skips_the_first_request_and_bounds_are_checked() {
         let store = store_with("a.h5", b"abcdefghij").await;
         let src = ObjectStoreSource::new(store, Path::from("a.h5"), "memory:///a.h5").with_size(10);
         let e = src.read_range(5..11).await.unwrap_err();

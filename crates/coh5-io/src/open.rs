@@ -6,13 +6,15 @@ use std::sync::Arc;
 use object_store::ObjectStoreScheme;
 use url::Url;
 
+use crate::connector::build_store;
 use crate::{ByteSource, Error, LocalFile, ObjectStoreSource, Result, SourceOptions};
 
 /// Opens `location` for reading.
 ///
-/// Anything without `://` is a local path. Remote objects are checked to exist (one HEAD, counted
-/// in the source's [`Stats`](crate::Stats)), so a wrong URL or missing credentials fail here, not
-/// on the first read.
+/// Anything without `://` is a local path. Remote objects are checked to exist by the request
+/// that learns their size (a GET of the first MiB, kept for the first read; see
+/// [`ObjectStoreSource`]), so a wrong URL or missing credentials fail here, not on the first
+/// read.
 pub async fn open(location: &str, options: &SourceOptions) -> Result<Arc<dyn ByteSource>> {
     if !location.contains("://") {
         return open_local(location.into(), location).await;
@@ -40,10 +42,13 @@ pub async fn open(location: &str, options: &SourceOptions) -> Result<Arc<dyn Byt
         return Err(invalid("the URL names no object".into()));
     }
     let config = options.store_config(&scheme, url.scheme() == "http");
-    let (store, path) = object_store::parse_url_opts(&url, config)
+    let path = object_store::path::Path::parse(path)
+        .map_err(|e| invalid(format!("invalid object path: {e}")))?;
+    let store = build_store(&url, &scheme, &config)
         .map_err(|e| invalid(format!("cannot configure object store: {e}")))?;
     tracing::debug!(%location, ?scheme, %path, "opened object store");
-    let source = ObjectStoreSource::new(Arc::from(store), path, location);
+    let source = ObjectStoreSource::new(Arc::from(store), path, location)
+        .with_retry(options.retry_policy().clone());
     source.size().await?;
     Ok(Arc::new(source))
 }

@@ -6,6 +6,8 @@ use std::fmt;
 
 use object_store::ObjectStoreScheme;
 
+use crate::RetryPolicy;
+
 /// Region used for `s3://` URLs when neither the environment nor the options name one. Many
 /// public scientific datasets (NASA, NOAA open data) live in us-west-2; object_store's own
 /// fallback, us-east-1, would make every request to them go through a redirect-less failure.
@@ -26,6 +28,7 @@ pub struct SourceOptions {
     region: Option<String>,
     endpoint: Option<String>,
     allow_http: Option<bool>,
+    retry: RetryPolicy,
 }
 
 impl SourceOptions {
@@ -69,6 +72,17 @@ impl SourceOptions {
     pub fn allow_http(mut self, yes: bool) -> Self {
         self.allow_http = Some(yes);
         self
+    }
+
+    /// Retry and stall limits of remote reads (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The retry policy remote sources get.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     /// Any object_store configuration key (`aws_access_key_id`, `google_service_account`,
@@ -153,6 +167,12 @@ impl SourceOptions {
             }
         }
 
+        // object_store's default of 30 s for a whole request (body included) would cut off a
+        // large range on a slow link; coh5's stall detection (RetryPolicy::stall_timeout)
+        // catches dead connections instead, so only a generous overall cap remains.
+        if !out.iter().any(|(k, _)| k == "timeout") {
+            out.push(("timeout".into(), "600s".into()));
+        }
         // An explicit http:// URL or endpoint is consent to plain HTTP.
         let endpoint_is_http = self
             .endpoint
@@ -180,6 +200,7 @@ impl fmt::Debug for SourceOptions {
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)
             .field("allow_http", &self.allow_http)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -273,7 +294,13 @@ mod tests {
             Some("http://localhost:4443")
         );
         let cfg = o.store_config(&ObjectStoreScheme::Http, true);
-        assert_eq!(cfg, vec![("allow_http".to_string(), "true".to_string())]);
+        assert_eq!(
+            cfg,
+            vec![
+                ("timeout".to_string(), "600s".to_string()),
+                ("allow_http".to_string(), "true".to_string())
+            ]
+        );
     }
 
     #[test]

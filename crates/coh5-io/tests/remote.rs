@@ -56,8 +56,10 @@ fn ranges_for(len: u64) -> Vec<Range<u64>> {
 /// Reads `FILES` through `src_for(path)` and checks bytes, sizes, stats and error messages.
 async fn check_source(src: Arc<dyn ByteSource>, want: &[u8]) {
     let len = want.len() as u64;
-    let at_open = src.stats().snapshot();
     assert_eq!(src.size().await.unwrap(), len, "{}", src.location());
+    // A remote open fetched the first bytes with the size; the first read they cover is free.
+    assert_eq!(src.read_range(0..1).await.unwrap(), want[..1]);
+    let at_open = src.stats().snapshot();
 
     let ranges = ranges_for(len);
     let mut expected_bytes = 0;
@@ -126,7 +128,13 @@ fn http_range_reads_match_local_files() {
             let url = server.url(rel);
             let src = open(&url, &SourceOptions::default()).await.unwrap();
             assert_eq!(src.location(), url);
-            assert_eq!(src.stats().snapshot().requests, 1, "open issues one HEAD");
+            let s = src.stats().snapshot();
+            assert_eq!(s.requests, 1, "open issues one GET");
+            assert_eq!(
+                s.bytes,
+                want.len().min(1 << 20) as u64,
+                "of the first bytes"
+            );
             check_source(src, &want).await;
         }
         let e = open(&server.url("no/such/file.h5"), &SourceOptions::default())

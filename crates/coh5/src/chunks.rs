@@ -123,6 +123,7 @@ impl Dataset {
 
 /// Every allocated chunk of the dataset.
 pub(crate) fn list(r: &Reader, index: &ChunkIndex, grid: &Grid) -> Result<Vec<Chunk>> {
+    let _purpose = coh5_io::trace::enter(coh5_io::trace::CHUNK_INDEX);
     let rank = grid.dims.len();
     let fixed = |slot: ChunkSlot, counts: &[u64]| Chunk {
         coords: Grid::unravel(slot.index, counts),

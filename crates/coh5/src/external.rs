@@ -64,7 +64,11 @@ pub(crate) fn read(d: &Dataset, range: Range<u64>) -> Result<Vec<u8>> {
         // libhdf5 reads past the end of an external file as zeros.
         let avail_end = (start + (hi - lo)).min(size.max(start));
         if avail_end > start {
-            out.extend_from_slice(&block_on(source.read_range(start..avail_end))?);
+            let read = coh5_io::trace::with_purpose(
+                coh5_io::trace::RAW_DATA,
+                source.read_range(start..avail_end),
+            );
+            out.extend_from_slice(&block_on(read)?);
         }
         out.resize(out.len() + ((start + (hi - lo)) - avail_end) as usize, 0);
     }

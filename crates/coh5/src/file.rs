@@ -16,7 +16,7 @@ use coh5_format::object_header::{ObjectHeader, RawMessage};
 use coh5_format::sohm::SharedMessageTable;
 use coh5_format::superblock::Superblock;
 use coh5_format::{Context, Cursor, Error as FormatError, Reader};
-use coh5_io::{ByteSource, SourceOptions};
+use coh5_io::{trace, ByteSource, SourceOptions};
 
 use crate::error::{Error, Result};
 use crate::meta::{MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK};
@@ -62,6 +62,8 @@ impl File {
 
     /// Opens with explicit source options (credentials, endpoint, anonymous access...).
     pub fn open_with(location: &str, options: &SourceOptions) -> Result<File> {
+        // Opening a remote object fetches its first bytes with its size (see coh5_io::open).
+        let _purpose = trace::enter(trace::SUPERBLOCK);
         let source = block_on(coh5_io::open(location, options))?;
         File::from_source_with(source, options.clone())
     }
@@ -105,10 +107,15 @@ impl File {
         sparse: bool,
     ) -> Result<File> {
         let location = source.location().to_string();
-        let size = block_on(source.size())?;
-        // One speculative read brings the superblock, the root group and, in a paged file, the
-        // whole first page of metadata.
-        let first = block_on(source.read_range(0..size.min(FIRST_READ)))?;
+        let (size, first) = {
+            let _purpose = trace::enter(trace::SUPERBLOCK);
+            let size = block_on(source.size())?;
+            // One speculative read brings the superblock, the root group and, in a paged file,
+            // the whole first page of metadata. Its bytes count as used only as the decoders
+            // read them from the cache it seeds.
+            let first = block_on(trace::widened(source.read_range(0..size.min(FIRST_READ))))?;
+            (size, first)
+        };
         let meta = MetaSource::new(source, size, DEFAULT_BLOCK, logged);
         meta.seed(0, first.clone());
         let fail = |source: FormatError| Error::Format {
@@ -144,7 +151,7 @@ impl File {
                 let have = first.len() as u64;
                 let end = page.min(size);
                 let page0 = if have < end {
-                    let rest = block_on(file.meta.source().read_range(have..end))?;
+                    let rest = block_on(trace::widened(file.meta.source().read_range(have..end)))?;
                     let mut whole = Vec::with_capacity(end as usize);
                     whole.extend_from_slice(&first);
                     whole.extend_from_slice(&rest);

@@ -37,7 +37,7 @@ mod virtual_ds;
 pub use attribute::Attribute;
 pub use chunks::Chunk;
 pub use coh5_format as format;
-pub use coh5_io::{ByteSource, SourceOptions, StatsSnapshot};
+pub use coh5_io::{trace, ByteSource, RetryPolicy, SourceOptions, StatsSnapshot};
 pub use convert::{Array, Element};
 pub use data::RawArray;
 pub use element::Value;

@@ -22,6 +22,7 @@ use coh5_format::message::filter_pipeline::Filter;
 use coh5_format::message::kind;
 use coh5_format::message::layout::{Layout, FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS};
 use coh5_format::{Error as FormatError, UNDEF_ADDR};
+use coh5_io::trace;
 use tokio::sync::Semaphore;
 
 use crate::chunks::{list, Chunk, Grid};
@@ -124,7 +125,9 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
                         })
                         .collect();
                     let source = source.clone();
-                    let fetch = tokio::spawn(async move { source.read_ranges(&ranges).await });
+                    let fetch = tokio::spawn(trace::with_purpose(trace::RAW_DATA, async move {
+                        source.read_ranges(&ranges).await
+                    }));
                     fetching.push_back((next, fetch, permit));
                     next += 1;
                 }

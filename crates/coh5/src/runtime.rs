@@ -21,7 +21,9 @@ fn runtime() -> &'static Runtime {
     })
 }
 
-/// Runs `fut` to completion from synchronous code.
+/// Runs `fut` to completion from synchronous code. Its reads carry the purpose the calling
+/// thread has entered (`coh5_io::trace::enter`), else "metadata": the decoders read through
+/// here, and raw-data reads tag themselves.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
-    runtime().block_on(fut)
+    runtime().block_on(coh5_io::trace::scoped(coh5_io::trace::METADATA, fut))
 }
