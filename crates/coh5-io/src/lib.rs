@@ -13,18 +13,20 @@ mod memory;
 mod object;
 mod open;
 mod options;
+mod plan;
 mod source;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use cache::BlockCache;
+pub use cache::{BlockCache, PREFETCH_CONCURRENCY};
 pub use error::{Error, Result};
 pub use local::LocalFile;
 pub use memory::MemorySource;
 pub use object::ObjectStoreSource;
 pub use open::open;
 pub use options::{SourceOptions, DEFAULT_S3_REGION};
+pub use plan::{read_planned, Plan, PlanOptions, Request};
 pub use source::{ByteSource, DEFAULT_CONCURRENCY};
 pub use stats::{Stats, StatsSnapshot};
 

@@ -108,19 +108,7 @@ impl File {
         // fetch metadata a page at a time. Raw data goes through the read planner by chunk.
         if let Some(page) = file.file_space.as_ref().and_then(|f| f.page_size()) {
             if (DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(&page) {
-                // Complete the first page, which holds the file's metadata, in one request.
-                let have = first.len() as u64;
-                let end = page.min(size);
-                let page0 = if have < end {
-                    let rest = block_on(file.meta.source().read_range(have..end))?;
-                    let mut whole = Vec::with_capacity(end as usize);
-                    whole.extend_from_slice(&first);
-                    whole.extend_from_slice(&rest);
-                    bytes::Bytes::from(whole)
-                } else {
-                    first
-                };
-                file.meta.set_block_size(page, page0);
+                file.meta.use_pages(page, first)?;
             }
         }
         Ok(File {

@@ -5,7 +5,8 @@
 //! byte ranges it needs (contiguous spans, intersecting chunks), all ranges of all datasets are
 //! fetched in bounded batches with every request of a batch in flight together, and the pieces
 //! are then decoded on the rayon pool, each scattered straight into its disjoint part of its
-//! dataset's output. Over an object store this makes a read of N small datasets cost about one
+//! dataset's output. The range planner (`coh5_io::read_planned`) merges neighbouring chunks and
+//! splits large spans across connections; the next batch is fetched while one decodes. Over an object store this makes a read of N small datasets cost about one
 //! round trip instead of N. A single-dataset read is the case N = 1.
 
 use std::ops::Range;
@@ -19,6 +20,7 @@ use coh5_format::message::filter_pipeline::Filter;
 use coh5_format::message::kind;
 use coh5_format::message::layout::{Layout, FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS};
 use coh5_format::{Error as FormatError, UNDEF_ADDR};
+use coh5_io::{read_planned, PlanOptions};
 use rayon::prelude::*;
 
 use crate::chunks::{list, Chunk, Grid};
@@ -70,30 +72,51 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
         .map(|j| OutPtr(j.out.as_mut_ptr(), j.out.len()))
         .collect();
     let base = file.reader().absolute(0);
+    // Batches take pieces until they hold BATCH_BYTES (at least one piece each).
+    let mut batches: Vec<Range<usize>> = Vec::new();
     let mut start = 0;
     while start < pieces.len() {
-        // A batch takes pieces until it holds BATCH_BYTES (at least one piece).
         let mut end = start;
         let mut bytes = 0u64;
         while end < pieces.len() && (end == start || bytes < BATCH_BYTES) {
             bytes = bytes.saturating_add(pieces[end].range.end - pieces[end].range.start);
             end += 1;
         }
-        let batch = &pieces[start..end];
+        batches.push(start..end);
+        start = end;
+    }
+    let fetch = |batch: &[Piece]| -> Result<Vec<Bytes>> {
         let ranges: Vec<Range<u64>> = batch
             .iter()
             // Addresses come from the file: saturate, and let the source refuse ranges past the end.
             .map(|p| base.saturating_add(p.range.start)..base.saturating_add(p.range.end))
             .collect();
-        let fetched = block_on(file.meta.source().read_ranges(&ranges))?;
+        let source = file.meta.source().as_ref();
+        Ok(block_on(read_planned(source, &ranges, &PlanOptions::default()))?)
+    };
+    let decode = |batch: &[Piece], fetched: Vec<Bytes>| -> Result<()> {
         batch
             .par_iter()
             .zip(fetched.into_par_iter())
-            .try_for_each(|(p, data)| {
-                let job = &jobs[p.job];
-                job.decode(p, data, outs[p.job])
-            })?;
-        start = end;
+            .try_for_each(|(p, data)| jobs[p.job].decode(p, data, outs[p.job]))
+    };
+    // The next batch is fetched while this one decodes, so the network and the cores both work.
+    let mut fetched = match batches.first() {
+        Some(b) => Some(fetch(&pieces[b.clone()])?),
+        None => None,
+    };
+    for (k, batch) in batches.iter().enumerate() {
+        let current = fetched.take().unwrap_or_default();
+        let next = batches.get(k + 1);
+        fetched = std::thread::scope(|s| -> Result<Option<Vec<Bytes>>> {
+            let ahead = next.map(|b| s.spawn(|| fetch(&pieces[b.clone()])));
+            decode(&pieces[batch.clone()], current)?;
+            match ahead.map(|h| h.join()) {
+                None => Ok(None),
+                Some(Ok(r)) => r.map(Some),
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+            }
+        })?;
     }
     Ok(jobs.into_iter().map(|j| j.out).collect())
 }
