@@ -285,8 +285,9 @@ def main():
                      "apt-get install time)")
     started = time.time()
     data_root, info = granules(args)
-    # One work directory per latency set, so that runs at different latencies can share a root.
-    work = os.path.join(args.root, "work-" + "-".join(args.latencies))
+    # One work directory per (latencies, variants) set, so that runs side by side can share a
+    # root.
+    work = os.path.join(args.root, "work-" + "-".join(args.latencies + args.variants))
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     bench = Bench(args, info, work)

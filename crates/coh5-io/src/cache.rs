@@ -524,10 +524,19 @@ mod tests {
         // apart (the latter clipped at the end); an empty range needs nothing.
         let ranges = [5..9, 70..80, 100..130, 5000..5200, 9990..10_005, 300..300];
         cache.prefetch(&ranges).await;
-        assert!(started.elapsed() < Duration::from_millis(140), "one wave, not three");
+        assert!(
+            started.elapsed() < Duration::from_millis(140),
+            "one wave, not three"
+        );
         assert_eq!(counts(&cache), (4, 64 + 128 + 256 + 16));
-        assert_eq!(cache.read(5000..5200).await.unwrap(), data.slice(5000..5200));
-        assert_eq!(cache.read(9990..10_000).await.unwrap(), data.slice(9990..10_000));
+        assert_eq!(
+            cache.read(5000..5200).await.unwrap(),
+            data.slice(5000..5200)
+        );
+        assert_eq!(
+            cache.read(9990..10_000).await.unwrap(),
+            data.slice(9990..10_000)
+        );
         assert_eq!(counts(&cache).0, 4, "everything was cached");
     }
 

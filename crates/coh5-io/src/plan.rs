@@ -133,7 +133,10 @@ impl Plan {
 
     /// Bytes the plan fetches.
     pub fn fetched_bytes(&self) -> u64 {
-        self.requests.iter().map(|r| r.range.end - r.range.start).sum()
+        self.requests
+            .iter()
+            .map(|r| r.range.end - r.range.start)
+            .sum()
     }
 }
 

@@ -92,7 +92,11 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
             .map(|p| base.saturating_add(p.range.start)..base.saturating_add(p.range.end))
             .collect();
         let source = file.meta.source().as_ref();
-        Ok(block_on(read_planned(source, &ranges, &PlanOptions::default()))?)
+        Ok(block_on(read_planned(
+            source,
+            &ranges,
+            &PlanOptions::default(),
+        ))?)
     };
     let decode = |batch: &[Piece], fetched: Vec<Bytes>| -> Result<()> {
         batch
