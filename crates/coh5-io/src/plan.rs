@@ -319,8 +319,13 @@ mod tests {
     #[tokio::test]
     async fn a_large_range_is_split_into_equal_parts_in_flight_together() {
         let src = Counting::new(100_000);
-        let ranges = [1000..81_000];
-        check(&src, &ranges, &opts(0, 1000, 20_000, 8)).await;
+        let range = 1000..81_000;
+        check(
+            &src,
+            std::slice::from_ref(&range),
+            &opts(0, 1000, 20_000, 8),
+        )
+        .await;
         let seen = src.seen();
         assert_eq!(seen.len(), 8, "{seen:?}");
         assert!(seen.iter().all(|r| r.end - r.start == 10_000), "{seen:?}");
@@ -367,7 +372,8 @@ mod tests {
             plan.requests.len()
         );
         // Nothing at all: no requests.
-        let empty = Plan::new(&[5..5], &PlanOptions::default());
+        let nothing = 5..5;
+        let empty = Plan::new(std::slice::from_ref(&nothing), &PlanOptions::default());
         assert!(empty.requests.is_empty());
         assert_eq!(empty.span_of, vec![None]);
     }

@@ -74,9 +74,10 @@ impl MetaSource {
         let end = page.min(self.size);
         let page0 = if have < end {
             let source = self.cache.source().clone();
+            let rest = have..end;
             let parts = block_on(read_planned(
                 source.as_ref(),
-                &[have..end],
+                std::slice::from_ref(&rest),
                 &PlanOptions::default(),
             ))?;
             let mut whole = BytesMut::with_capacity(end as usize);
