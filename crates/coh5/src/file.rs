@@ -19,7 +19,7 @@ use coh5_format::{Context, Cursor, Error as FormatError, Reader};
 use coh5_io::{ByteSource, SourceOptions};
 
 use crate::error::{Error, Result};
-use crate::meta::{MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK};
+use crate::meta::{MetaSource, DEFAULT_BLOCK, FIRST_PAGE_GUESS, FIRST_READ, MAX_PAGE_BLOCK};
 use crate::object::Group;
 use crate::runtime::block_on;
 
@@ -91,6 +91,15 @@ impl File {
             source,
         };
         let superblock = Superblock::read(&meta).map_err(fail)?;
+        let extension = superblock
+            .extension
+            .map(|a| superblock.ctx.base_address.saturating_add(a));
+        let first = match extension {
+            Some(at) if at >= first.len() as u64 && at < FIRST_PAGE_GUESS => {
+                meta.extend_prefix(first, FIRST_PAGE_GUESS)?
+            }
+            _ => first,
+        };
         let mut file = Inner {
             location: location.clone(),
             options,

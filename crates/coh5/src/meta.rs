@@ -29,6 +29,12 @@ pub const DEFAULT_BLOCK: u64 = 512 * 1024;
 /// first page (all of its metadata) is completed by one more request once the page size is
 /// known.
 pub const FIRST_READ: u64 = 1 << 20;
+/// When the superblock extension (which names a paged file's page size) lies past the first
+/// read but before this offset, the file's first bytes up to here are fetched at once: libhdf5
+/// writes the extension at the end of the metadata, which in a paged file is still page 0, so
+/// this completes the common 8 MiB metadata page in the same round trip that reads the
+/// extension.
+pub const FIRST_PAGE_GUESS: u64 = 8 << 20;
 /// Pages larger than this are not used as cache blocks (a corrupt page size must not make one
 /// metadata read fetch gigabytes).
 pub const MAX_PAGE_BLOCK: u64 = 64 << 20;
@@ -70,30 +76,38 @@ impl MetaSource {
         if page == self.cache.block_size() {
             return Ok(());
         }
-        let have = first.len() as u64;
-        let end = page.min(self.size);
-        let page0 = if have < end {
-            let source = self.cache.source().clone();
-            let rest = have..end;
-            let parts = block_on(read_planned(
-                source.as_ref(),
-                std::slice::from_ref(&rest),
-                &PlanOptions::default(),
-            ))?;
-            let mut whole = BytesMut::with_capacity(end as usize);
-            whole.extend_from_slice(&first);
-            for p in parts {
-                whole.extend_from_slice(&p);
-            }
-            whole.freeze()
-        } else {
-            first
-        };
+        let page0 = self.extend_prefix(first, page)?;
         let cache = BlockCache::new(self.cache.source().clone(), page, CACHE_CAPACITY);
         cache.set_size(self.size);
         cache.insert(0, page0);
         self.cache = cache;
         Ok(())
+    }
+
+    /// The file's first `end` bytes (clipped to its size), given its first bytes `first`: the
+    /// rest is fetched in parallel parts through the range planner, so even 8 MiB cost about
+    /// one round trip. The new bytes are also seeded into the cache.
+    pub fn extend_prefix(&self, first: Bytes, end: u64) -> coh5_io::Result<Bytes> {
+        let have = first.len() as u64;
+        let end = end.min(self.size);
+        if have >= end {
+            return Ok(first);
+        }
+        let source = self.cache.source().clone();
+        let rest = have..end;
+        let parts = block_on(read_planned(
+            source.as_ref(),
+            std::slice::from_ref(&rest),
+            &PlanOptions::default(),
+        ))?;
+        let mut whole = BytesMut::with_capacity(end as usize);
+        whole.extend_from_slice(&first);
+        for p in parts {
+            whole.extend_from_slice(&p);
+        }
+        let whole = whole.freeze();
+        self.cache.insert(0, whole.clone());
+        Ok(whole)
     }
 
     /// Brings the metadata at `ranges` into the cache, all missing blocks requested together:
