@@ -47,6 +47,11 @@ def parse_args():
     ap.add_argument("--store", default=os.path.join(REPO, "target", "release", "coh5-store"))
     ap.add_argument("--benchmarks-md", default=os.path.join(REPO, "BENCHMARKS.md"),
                     help="file whose bench-cloud section is rewritten ('' to skip)")
+    ap.add_argument("--results", help="where the measurements go (default: "
+                    "<root>/results-p<photons>.json)")
+    ap.add_argument("--report-from", nargs="+", metavar="RESULTS",
+                    help="measure nothing: write the tables of these results files (e.g. one "
+                    "per latency, run side by side) as one report")
     args = ap.parse_args()
     if args.photons_per_beam is None:
         args.photons_per_beam = 200_000 if args.quick else 4_000_000
@@ -247,15 +252,42 @@ def versions():
     return out
 
 
+def report_from(args):
+    """One report from several results files (their latencies, variants and workloads joined)."""
+    runs = []
+    for path in args.report_from:
+        with open(path) as f:
+            runs.append(json.load(f))
+    meta = dict(runs[0]["meta"])
+    meta["elapsed_s"] = max(r["meta"]["elapsed_s"] for r in runs)
+    meta["load"] = max(r["meta"]["load"] for r in runs)
+    info, results = {}, []
+    for r in runs:
+        info.update(r["granules"])
+        results += r["results"]
+    seen = {(r["latency_ms"], r["variant"], r["workload"]) for r in results}
+    args.latencies = sorted({str(lat) for lat, _, _ in seen}, key=int)
+    args.variants = [v for v in VARIANTS if v in info]
+    args.workloads = [w for w in WORKLOADS if any(w == k for _, _, k in seen)]
+    text = report.render(meta, info, results, args)
+    if args.benchmarks_md:
+        report.write_section(args.benchmarks_md, text)
+    print(text)
+
+
 def main():
     args = parse_args()
+    if args.report_from:
+        return report_from(args)
     for binary in (args.coh5, args.store, runner.GNU_TIME):
         if not os.access(binary, os.X_OK):
             sys.exit(f"{binary} is missing (cargo build --release -p coh5-cli -p coh5-store; "
                      "apt-get install time)")
     started = time.time()
     data_root, info = granules(args)
-    work = os.path.join(args.root, "work")
+    # One work directory per (latencies, variants) set, so that runs side by side can share a
+    # root.
+    work = os.path.join(args.root, "work-" + "-".join(args.latencies + args.variants))
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     bench = Bench(args, info, work)
@@ -273,7 +305,7 @@ def main():
         "load": os.getloadavg()[0],
         "cpus": len(os.sched_getaffinity(0)),
     }
-    out = os.path.join(args.root, f"results-p{args.photons_per_beam}.json")
+    out = args.results or os.path.join(args.root, f"results-p{args.photons_per_beam}.json")
     with open(out, "w") as f:
         json.dump({"meta": meta, "granules": info, "results": bench.results}, f, indent=1)
     log(f"results in {out}")

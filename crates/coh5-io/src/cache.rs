@@ -19,9 +19,15 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use bytes::{Bytes, BytesMut};
 use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::stream::{self, StreamExt};
 
 use crate::error::check_range;
+use crate::plan::{read_planned, PlanOptions};
 use crate::{ByteSource, Error, Result, Stats};
+
+/// Prefetch requests in flight at once: metadata blocks are small, so more of them than data
+/// requests can share the connections without one hogging the bandwidth.
+pub const PREFETCH_CONCURRENCY: usize = 32;
 
 /// The blocks of one completed fetch, indexed from `first`.
 #[derive(Debug)]
@@ -315,11 +321,20 @@ impl BlockCache {
         let source = Arc::clone(&self.inner.source);
         let cache: Weak<Inner> = Arc::downgrade(&self.inner);
         let fetch = async move {
+            // Through the planner: a run of large blocks (whole pages of a paged file) is split
+            // into parts fetched in parallel instead of crawling over one connection.
             // A fill is wider than what readers asked for; `read` reports what they use.
-            let outcome = crate::trace::widened(source.read_range(byte_range.clone()))
-                .await
-                .and_then(|data| split(source.location(), byte_range, data, first, bs))
-                .map(Arc::new);
+            let outcome = crate::trace::widened(read_planned(
+                source.as_ref(),
+                std::slice::from_ref(&byte_range),
+                &PlanOptions::default(),
+            ))
+            .await
+            .and_then(|mut data| {
+                let data = data.pop().unwrap_or_default();
+                split(source.location(), byte_range, data, first, bs)
+            })
+            .map(Arc::new);
             if let Some(cache) = cache.upgrade() {
                 cache.complete(id, first, count, &outcome);
             }
@@ -341,6 +356,35 @@ impl BlockCache {
             });
         }
         fetches.insert(id, fetch);
+    }
+
+    /// Brings the blocks of every range into the cache, all missing runs of blocks requested at
+    /// once (at most [`PREFETCH_CONCURRENCY`] in flight): one round trip for a whole level of
+    /// metadata, such as the object headers of all children of a group, instead of one per
+    /// structure. Failures are not reported here; the reads that need the bytes report them.
+    pub async fn prefetch(&self, ranges: &[Range<u64>]) {
+        let Ok(size) = self.source_size().await else {
+            return;
+        };
+        let bs = self.inner.block_size;
+        let mut runs: Vec<Range<u64>> = ranges
+            .iter()
+            .filter(|r| r.start < r.end && r.start < size)
+            .map(|r| r.start / bs..(r.end.min(size) - 1) / bs + 1)
+            .collect();
+        runs.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<u64>> = Vec::with_capacity(runs.len());
+        for r in runs {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        let _ = stream::iter(merged)
+            .map(|b| self.read(b.start * bs..b.end.saturating_mul(bs).min(size)))
+            .buffer_unordered(PREFETCH_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
     }
 
     /// Seeds the cache with `data` found at `offset` (bytes fetched by other means, such as the
@@ -430,6 +474,10 @@ impl ByteSource for BlockCache {
         self.read(range).await
     }
 
+    fn read_ahead(&self) -> u64 {
+        self.inner.source.read_ahead()
+    }
+
     fn stats(&self) -> &Stats {
         self.inner.source.stats()
     }
@@ -471,6 +519,31 @@ mod tests {
         assert_eq!(cache.read(60..70).await.unwrap(), data.slice(60..70));
         assert_eq!(counts(&cache), (2, 128));
         assert_eq!(cache.cached_bytes(), 128);
+    }
+
+    #[tokio::test]
+    async fn prefetch_fetches_a_level_in_one_wave() {
+        let (cache, data) = cache_over(10_000, 64, 1 << 20, 50);
+        cache.read(0..10).await.unwrap();
+        let started = std::time::Instant::now();
+        // Block 0 is cached; 70..80 and 100..130 share block 1; 5000.. and 9990..10_005 are
+        // apart (the latter clipped at the end); an empty range needs nothing.
+        let ranges = [5..9, 70..80, 100..130, 5000..5200, 9990..10_005, 300..300];
+        cache.prefetch(&ranges).await;
+        assert!(
+            started.elapsed() < Duration::from_millis(140),
+            "one wave, not three"
+        );
+        assert_eq!(counts(&cache), (4, 64 + 128 + 256 + 16));
+        assert_eq!(
+            cache.read(5000..5200).await.unwrap(),
+            data.slice(5000..5200)
+        );
+        assert_eq!(
+            cache.read(9990..10_000).await.unwrap(),
+            data.slice(9990..10_000)
+        );
+        assert_eq!(counts(&cache).0, 4, "everything was cached");
     }
 
     #[tokio::test]

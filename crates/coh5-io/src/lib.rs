@@ -16,6 +16,7 @@ mod memory;
 mod object;
 mod open;
 mod options;
+mod plan;
 mod retry;
 mod source;
 mod stats;
@@ -23,16 +24,17 @@ mod stats;
 pub mod testing;
 pub mod trace;
 
-pub use cache::BlockCache;
+pub use cache::{BlockCache, PREFETCH_CONCURRENCY};
 pub use error::{Error, Result};
 pub use list::expand;
 pub use local::LocalFile;
 pub use memory::MemorySource;
-pub use object::{ObjectStoreSource, DEFAULT_FIRST_READ};
+pub use object::{ObjectStoreSource, DEFAULT_FIRST_READ, REMOTE_READ_AHEAD};
 pub use open::open;
 pub use options::{SourceOptions, DEFAULT_S3_REGION};
+pub use plan::{read_planned, Plan, PlanOptions, Request};
 pub use retry::RetryPolicy;
-pub use source::{ByteSource, DEFAULT_CONCURRENCY};
+pub use source::{ByteSource, DEFAULT_CONCURRENCY, LOCAL_READ_AHEAD};
 pub use stats::{critical_path, Stats, StatsSnapshot};
 
 /// The object_store crate this layer is built on, for callers constructing their own stores.

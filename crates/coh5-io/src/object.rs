@@ -344,6 +344,9 @@ fn refused(e: &Error) -> bool {
     ))
 }
 
+/// [`ByteSource::read_ahead`] of object stores.
+pub const REMOTE_READ_AHEAD: u64 = 96 << 20;
+
 #[async_trait::async_trait]
 impl ByteSource for ObjectStoreSource {
     fn location(&self) -> &str {
@@ -378,6 +381,11 @@ impl ByteSource for ObjectStoreSource {
         }
         self.stats.delivered(&self.location, range);
         Ok(data)
+    }
+
+    /// 16 connections at ~50 MB/s each across a 100 ms round trip hold about 80 MB in flight.
+    fn read_ahead(&self) -> u64 {
+        REMOTE_READ_AHEAD
     }
 
     fn stats(&self) -> &Stats {

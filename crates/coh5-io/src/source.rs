@@ -12,6 +12,10 @@ use crate::{Result, Stats};
 /// latency, few enough not to trip request-rate limits or exhaust connection pools.
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
+/// [`ByteSource::read_ahead`] of sources with next to no latency (local files, memory): enough
+/// to keep decoders fed, small enough that a read's memory stays close to its output.
+pub const LOCAL_READ_AHEAD: u64 = 12 << 20;
+
 /// An immutable object read by byte ranges.
 ///
 /// Implementations check every range against [`size`](ByteSource::size) and return exactly the
@@ -35,6 +39,12 @@ pub trait ByteSource: Send + Sync + std::fmt::Debug {
             .buffered(DEFAULT_CONCURRENCY)
             .try_collect()
             .await
+    }
+
+    /// Bytes a reader should keep requested ahead of what it consumes to keep this source busy:
+    /// about its latency × bandwidth product. Readers bound their memory by it.
+    fn read_ahead(&self) -> u64 {
+        LOCAL_READ_AHEAD
     }
 
     /// Counters of what this source has fetched.

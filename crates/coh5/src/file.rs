@@ -19,7 +19,7 @@ use coh5_format::{Context, Cursor, Error as FormatError, Reader};
 use coh5_io::{trace, ByteSource, SourceOptions};
 
 use crate::error::{Error, Result};
-use crate::meta::{MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK};
+use crate::meta::{MetaSource, DEFAULT_BLOCK, FIRST_PAGE_GUESS, FIRST_READ, MAX_PAGE_BLOCK};
 use crate::object::Group;
 use crate::runtime::block_on;
 
@@ -124,6 +124,16 @@ impl File {
             source,
         };
         let superblock = Superblock::read(&meta).map_err(fail)?;
+        let extension = superblock
+            .extension
+            .map(|a| superblock.ctx.base_address.saturating_add(a));
+        let first = match extension {
+            // A subset reads only the blocks its objects live in (`open_sparse`).
+            Some(at) if !sparse && at >= first.len() as u64 && at < FIRST_PAGE_GUESS => {
+                meta.extend_prefix(first, FIRST_PAGE_GUESS)?
+            }
+            _ => first,
+        };
         let mut file = Inner {
             location: location.clone(),
             options,
@@ -147,19 +157,8 @@ impl File {
                     file.meta.set_block_size(block, first.clone());
                 }
             } else if (DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(&page) {
-                // Complete the first page, which holds the file's metadata, in one request.
-                let have = first.len() as u64;
-                let end = page.min(size);
-                let page0 = if have < end {
-                    let rest = block_on(trace::widened(file.meta.source().read_range(have..end)))?;
-                    let mut whole = Vec::with_capacity(end as usize);
-                    whole.extend_from_slice(&first);
-                    whole.extend_from_slice(&rest);
-                    bytes::Bytes::from(whole)
-                } else {
-                    first
-                };
-                file.meta.set_block_size(page, page0);
+                // Complete the first page, which holds the file's metadata, in one round trip.
+                file.meta.use_pages(page, first)?;
             }
         } else if sparse {
             // Outside the first read, an unpaged file's metadata a subset needs is mostly

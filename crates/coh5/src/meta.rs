@@ -13,20 +13,28 @@ use std::sync::{Arc, Mutex};
 use bytes::{Bytes, BytesMut};
 use coh5_format::cache_image::CacheImage;
 use coh5_format::{Error as FormatError, ReadAt};
-use coh5_io::{BlockCache, ByteSource};
+use coh5_io::{read_planned, BlockCache, ByteSource, PlanOptions};
 
 use crate::runtime::block_on;
 
-/// Block size of the metadata cache for files that do not declare a page size: large enough that
-/// one request covers a typical cluster of object headers and heaps, small enough that a scattered
-/// layout does not over-read much.
-pub const DEFAULT_BLOCK: u64 = 64 * 1024;
+/// Block size of the metadata cache for files that do not declare a page size. libhdf5 writes
+/// the metadata of a group's subtree near each other (a few hundred KB per ATL03 beam), and a
+/// structure points to the next one, so every missing block costs a dependent round trip: half
+/// the latency-bandwidth product (20 ms x 50 MB/s) brings most of such a cluster in one request
+/// for about half a round trip of transfer time.
+pub const DEFAULT_BLOCK: u64 = 512 * 1024;
 /// Bytes fetched by the first request of an open: the superblock and whatever metadata follows
 /// it. 1 MiB is about the latency-bandwidth product of a cloud read (20 ms × 50 MB/s), so the
 /// speculation costs at most about one extra round trip of transfer time. A paged file's
 /// first page (all of its metadata) is completed by one more request once the page size is
 /// known.
 pub const FIRST_READ: u64 = 1 << 20;
+/// When the superblock extension (which names a paged file's page size) lies past the first
+/// read but before this offset, the file's first bytes up to here are fetched at once: libhdf5
+/// writes the extension at the end of the metadata, which in a paged file is still page 0, so
+/// this completes the common 8 MiB metadata page in the same round trip that reads the
+/// extension.
+pub const FIRST_PAGE_GUESS: u64 = 8 << 20;
 /// Pages larger than this are not used as cache blocks (a corrupt page size must not make one
 /// metadata read fetch gigabytes).
 pub const MAX_PAGE_BLOCK: u64 = 64 << 20;
@@ -60,8 +68,20 @@ impl MetaSource {
         self.cache.insert(offset, data);
     }
 
-    /// Switches to `block`-sized cache blocks, keeping `seed` (bytes at offset 0). Used once the
-    /// file's page size is known: whole pages are then the unit of metadata reads.
+    /// Makes whole pages of `page` bytes the unit of metadata reads, as a paged file is laid
+    /// out. `first` holds the file's first bytes; the rest of page 0, which holds the file's
+    /// metadata while it fits one page, is fetched now in parallel parts through the range
+    /// planner (one round trip even for an 8 MiB page at one connection's bandwidth).
+    pub fn use_pages(&mut self, page: u64, first: Bytes) -> coh5_io::Result<()> {
+        if page == self.cache.block_size() {
+            return Ok(());
+        }
+        let page0 = self.extend_prefix(first, page)?;
+        self.set_block_size(page, page0);
+        Ok(())
+    }
+
+    /// Makes `block` bytes the unit of metadata reads, keeping `seed` (the file's first bytes).
     pub fn set_block_size(&mut self, block: u64, seed: Bytes) {
         if block == self.cache.block_size() {
             return;
@@ -70,6 +90,39 @@ impl MetaSource {
         cache.set_size(self.size);
         cache.insert(0, seed);
         self.cache = cache;
+    }
+
+    /// The file's first `end` bytes (clipped to its size), given its first bytes `first`: the
+    /// rest is fetched in parallel parts through the range planner, so even 8 MiB cost about
+    /// one round trip. The new bytes are also seeded into the cache.
+    pub fn extend_prefix(&self, first: Bytes, end: u64) -> coh5_io::Result<Bytes> {
+        let have = first.len() as u64;
+        let end = end.min(self.size);
+        if have >= end {
+            return Ok(first);
+        }
+        let source = self.cache.source().clone();
+        let rest = have..end;
+        let parts = block_on(coh5_io::trace::widened(read_planned(
+            source.as_ref(),
+            std::slice::from_ref(&rest),
+            &PlanOptions::default(),
+        )))?;
+        let mut whole = BytesMut::with_capacity(end as usize);
+        whole.extend_from_slice(&first);
+        for p in parts {
+            whole.extend_from_slice(&p);
+        }
+        let whole = whole.freeze();
+        self.cache.insert(0, whole.clone());
+        Ok(whole)
+    }
+
+    /// Brings the metadata at `ranges` into the cache, all missing blocks requested together:
+    /// callers that know the next level of structures (the children of a group) ask for it
+    /// before decoding each piece, so the level costs one round trip.
+    pub fn prefetch(&self, ranges: &[Range<u64>]) {
+        block_on(self.cache.prefetch(ranges));
     }
 
     pub fn block_size(&self) -> u64 {

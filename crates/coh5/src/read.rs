@@ -3,7 +3,9 @@
 //!
 //! A read of several datasets is planned as one: every dataset's selection is turned into the
 //! byte ranges it needs (contiguous spans, intersecting chunks), and all ranges of all datasets
-//! are fetched in batches, several batches in flight together. Each fetched piece is decoded on
+//! are fetched in batches, several batches in flight together, each through the range planner
+//! (`coh5_io::read_planned`: neighbouring chunks merged, large spans split across
+//! connections). Each fetched piece is decoded on
 //! the rayon pool as soon as its batch arrives, so fetching overlaps decoding, and a window of
 //! fetched-but-undecoded bytes bounds memory to the outputs plus that window. A whole chunk is
 //! decoded straight into its run of the output; other pieces are scattered into their disjoint
@@ -22,7 +24,7 @@ use coh5_format::message::filter_pipeline::Filter;
 use coh5_format::message::kind;
 use coh5_format::message::layout::{Layout, FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS};
 use coh5_format::{Error as FormatError, UNDEF_ADDR};
-use coh5_io::trace;
+use coh5_io::{read_planned, trace, PlanOptions};
 use tokio::sync::Semaphore;
 
 use crate::chunks::{list, Chunk, Grid};
@@ -32,15 +34,9 @@ use crate::runtime::block_on;
 use crate::selection::{DimSelection, Part, Selection};
 use crate::value::canonical_bytes;
 
-/// Stored bytes per batch: one call of `read_ranges`, whose requests are in flight together.
-const BATCH_BYTES: u64 = 2 << 20;
-
-/// Batches fetched ahead of the one being handed to the decoders.
+/// Batches fetched ahead of the one being handed to the decoders; a batch is an eighth of the
+/// window, planned and fetched as one (`read_planned`).
 const FETCH_AHEAD: usize = 8;
-
-/// Fetched bytes that may wait for decoding at once: bounds a read's memory to its output plus
-/// this window, while fetching overlaps decoding.
-const WINDOW_BYTES: u64 = 12 << 20;
 
 /// The canonical encoding (SPEC.md §8) of every element of `d`.
 pub(crate) fn read_canonical(d: &Dataset, dt: &Datatype, space: &Dataspace) -> Result<Vec<u8>> {
@@ -88,11 +84,14 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
         slot.get_or_insert(e);
     };
     let failed = || failure.lock().unwrap_or_else(|p| p.into_inner()).is_some();
-    let batches = batches(&pieces);
+    // Fetched bytes that may wait for decoding at once: the source's read-ahead, which bounds a
+    // read's memory to its output plus this window while fetching overlaps decoding.
+    let window_bytes = source.read_ahead().max(FETCH_AHEAD as u64);
+    let batches = batches(&pieces, window_bytes / FETCH_AHEAD as u64);
     // Fetching runs ahead of decoding, bounded by the semaphore: a batch takes permits for its
     // compressed bytes before it is fetched and gives them back once every piece of it has been
-    // decoded, so compressed data waiting in memory never exceeds WINDOW_BYTES (or one piece).
-    let window = Arc::new(Semaphore::new(WINDOW_BYTES as usize));
+    // decoded, so compressed data waiting in memory never exceeds the window (or one piece).
+    let window = Arc::new(Semaphore::new(window_bytes as usize));
     let on_worker = rayon::current_thread_index().is_some();
     rayon::in_place_scope(|scope| {
         block_on(async {
@@ -105,7 +104,7 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
                         .iter()
                         .map(|p| p.range.end - p.range.start)
                         .sum::<u64>()
-                        .min(WINDOW_BYTES) as u32;
+                        .min(window_bytes) as u32;
                     // Wait for room only when nothing fetched is pending: otherwise hand that
                     // to the decoders first, which is what frees the room.
                     let permit = match window.clone().try_acquire_many_owned(want) {
@@ -126,7 +125,7 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
                         .collect();
                     let source = source.clone();
                     let fetch = tokio::spawn(trace::with_purpose(trace::RAW_DATA, async move {
-                        source.read_ranges(&ranges).await
+                        read_planned(source.as_ref(), &ranges, &PlanOptions::default()).await
                     }));
                     fetching.push_back((next, fetch, permit));
                     next += 1;
@@ -177,14 +176,14 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
     Ok(jobs.into_iter().map(|j| j.out).collect())
 }
 
-/// Splits the pieces into consecutive batches of about BATCH_BYTES (at least one piece each).
-fn batches(pieces: &[Piece]) -> Vec<Range<usize>> {
+/// Splits the pieces into consecutive batches of about `batch_bytes` (at least one piece each).
+fn batches(pieces: &[Piece], batch_bytes: u64) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < pieces.len() {
         let mut end = start;
         let mut bytes = 0u64;
-        while end < pieces.len() && (end == start || bytes < BATCH_BYTES) {
+        while end < pieces.len() && (end == start || bytes < batch_bytes) {
             bytes = bytes.saturating_add(pieces[end].range.end - pieces[end].range.start);
             end += 1;
         }
