@@ -190,7 +190,7 @@ pub(crate) fn advise(i: &Inputs) -> Advice {
         // After the repack the metadata fills the first pages, and coh5's cache blocks are
         // pages: the open reads page 0 (its speculative first read, then the rest of the page)
         // and each further metadata page is one more request.
-        let mut after = coh5_first_read(page, size, &mut HashSet::new(), i.params);
+        let mut after = coh5_first_read(page, size, None, &mut HashSet::new(), i.params);
         for _ in 1..i.metadata_bytes.div_ceil(page) {
             after.add_sequential(i.params, page);
         }

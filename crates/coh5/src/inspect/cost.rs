@@ -8,9 +8,11 @@
 //!   costs `rtt + bytes / bandwidth`.
 //! - **coh5**: metadata through its block cache (aligned blocks, adjacent missing blocks of one
 //!   read fetched together), simulated over the same read sequence, one request per miss, one
-//!   after another because each structure points at the next. Dataset reads are planned: every
-//!   chunk is requested at once, [`DEFAULT_CONCURRENCY`] in flight, in batches of at most
-//!   [`BATCH_BYTES`]; a batch costs `ceil(requests / concurrency) × rtt + bytes / bandwidth`.
+//!   after another because each structure points at the next. A paged file's page 0 is
+//!   completed in one round trip of parallel parts. Dataset reads are planned: the chunks go in
+//!   batches of [`BATCH_BYTES`] through the range planner (`coh5_io::Plan`, the same code the
+//!   reader runs: touching ranges joined, long spans split), [`DEFAULT_CONCURRENCY`] requests in
+//!   flight; the read costs `ceil(requests / concurrency) × rtt + bytes / bandwidth`.
 //!
 //! Bandwidth is the client's total; latency is the first-byte time of one request.
 
@@ -19,8 +21,8 @@ use std::ops::Range;
 
 pub use coh5_io::DEFAULT_CONCURRENCY;
 
-/// Bytes fetched per planned batch by `coh5::read` (it waits for one batch before the next).
-pub const BATCH_BYTES: u64 = 64 << 20;
+/// Bytes per planned batch of `coh5::read` from an object store: an eighth of its read-ahead.
+pub const BATCH_BYTES: u64 = coh5_io::REMOTE_READ_AHEAD / 8;
 
 /// The store the model prices requests for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,10 +99,13 @@ pub fn libhdf5_metadata(
 
 /// coh5's speculative first read at open (`meta::FIRST_READ` bytes from offset 0): one request,
 /// after which the whole blocks it covers (and the short last block when it reaches the end of
-/// the file) are cached; in a paged file with larger pages, a second request completes page 0.
+/// the file) are cached. When the superblock extension (at absolute offset `extension`) lies
+/// past it but within `meta::FIRST_PAGE_GUESS`, the open fetches that prefix, the likely first
+/// page, in parallel parts; in a paged file with larger pages, parts complete page 0.
 pub fn coh5_first_read(
     block: u64,
     file_size: u64,
+    extension: Option<u64>,
     cached: &mut HashSet<u64>,
     p: &CostParams,
 ) -> Estimate {
@@ -111,19 +116,33 @@ pub fn coh5_first_read(
         return e;
     }
     e.add_sequential(p, len);
-    if block > len && file_size > len {
-        // A paged file whose page is larger than the first read: the open completes page 0.
-        e.add_sequential(p, block.min(file_size) - len);
-        cached.insert(0);
-        return e;
+    let mut have = len;
+    let guess = crate::meta::FIRST_PAGE_GUESS.min(file_size);
+    if extension.is_some_and(|at| at >= len && at < crate::meta::FIRST_PAGE_GUESS) {
+        e = e.plus(planned_range(len..guess, p));
+        have = guess;
     }
-    let whole = if len == file_size {
-        len.div_ceil(block)
+    if block > have && file_size > have {
+        // A paged file whose page is larger than what was read: the open completes page 0.
+        e = e.plus(planned_range(have..block.min(file_size), p));
+        have = block.min(file_size);
+    }
+    let whole = if have == file_size {
+        have.div_ceil(block)
     } else {
-        len / block
+        have / block
     };
     cached.extend(0..whole);
     e
+}
+
+/// One range fetched through the range planner (split into parallel parts).
+fn planned_range(range: Range<u64>, p: &CostParams) -> Estimate {
+    let plan = coh5_io::Plan::new(
+        std::slice::from_ref(&range),
+        &coh5_io::PlanOptions::default(),
+    );
+    planned(&plan, p)
 }
 
 /// coh5's block cache over a read sequence: `cached` holds the blocks fetched before.
@@ -167,10 +186,9 @@ pub fn libhdf5_data(raw: &[Range<u64>], p: &CostParams) -> Estimate {
     e
 }
 
-/// coh5's planned read of the ranges: batches of [`BATCH_BYTES`], `concurrency` in flight.
+/// coh5's planned read of the ranges: batches of [`BATCH_BYTES`] through the range planner.
 pub fn coh5_data(raw: &[Range<u64>], p: &CostParams) -> Estimate {
     let mut e = Estimate::default();
-    let conc = p.concurrency.max(1) as u64;
     let mut start = 0;
     while start < raw.len() {
         let mut end = start;
@@ -179,15 +197,24 @@ pub fn coh5_data(raw: &[Range<u64>], p: &CostParams) -> Estimate {
             bytes = bytes.saturating_add(raw[end].end - raw[end].start);
             end += 1;
         }
-        let n = (end - start) as u64;
-        let trips = n.div_ceil(conc);
-        e.requests += n;
-        e.bytes += bytes;
-        e.round_trips += trips;
-        e.seconds += trips as f64 * p.rtt + bytes as f64 / p.bandwidth;
+        let plan = coh5_io::Plan::new(&raw[start..end], &coh5_io::PlanOptions::default());
+        e = e.plus(planned(&plan, p));
         start = end;
     }
     e
+}
+
+/// One planned fetch: its requests in waves of `concurrency`.
+fn planned(plan: &coh5_io::Plan, p: &CostParams) -> Estimate {
+    let n = plan.requests.len() as u64;
+    let bytes = plan.fetched_bytes();
+    let trips = n.div_ceil(p.concurrency.max(1) as u64);
+    Estimate {
+        requests: n,
+        bytes,
+        round_trips: trips,
+        seconds: trips as f64 * p.rtt + bytes as f64 / p.bandwidth,
+    }
 }
 
 #[cfg(test)]
@@ -226,9 +253,12 @@ mod tests {
 
     #[test]
     fn planned_reads_overlap() {
-        let raw: Vec<Range<u64>> = (0..10).map(|i| i * 10..i * 10 + 10).collect();
+        // Ten separate chunks: ten requests, four in flight; touching ones would share one.
+        let raw: Vec<Range<u64>> = (0..10).map(|i| i * 20..i * 20 + 10).collect();
         let e = coh5_data(&raw, &P);
         assert_eq!((e.requests, e.round_trips, e.bytes), (10, 3, 100));
+        let touching: Vec<Range<u64>> = (0..10).map(|i| i * 10..i * 10 + 10).collect();
+        assert_eq!(coh5_data(&touching, &P).requests, 1);
         let l = libhdf5_data(&raw, &P);
         assert_eq!((l.requests, l.round_trips), (10, 10));
         assert!(l.seconds > e.seconds);

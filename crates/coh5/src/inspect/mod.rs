@@ -163,6 +163,10 @@ fn report(file: &File, params: &CostParams) -> Result<Report> {
 
     // Open and list: the reads up to the end of the object walk.
     let block = meta.block_size();
+    let extension = {
+        let sb = file.superblock();
+        sb.extension.map(|a| sb.ctx.base_address.saturating_add(a))
+    };
     let open_log = log.get(..walked.open_end).unwrap_or(&log);
     let mut seen = HashSet::new();
     let mut cached = HashSet::new();
@@ -177,7 +181,7 @@ fn report(file: &File, params: &CostParams) -> Result<Report> {
         libhdf5: cost::libhdf5_metadata(open_log, &mut seen, &nodes, params).plus(
             cost::libhdf5_metadata(&index_roots, &mut seen, &nodes, params),
         ),
-        coh5: cost::coh5_first_read(block, file_size, &mut cached, params).plus(
+        coh5: cost::coh5_first_read(block, file_size, extension, &mut cached, params).plus(
             cost::coh5_metadata(open_log, block, file_size, &mut cached, params),
         ),
     };
