@@ -52,6 +52,19 @@ impl Default for PlanOptions {
     }
 }
 
+impl PlanOptions {
+    /// The defaults, without bridging gaps when `source` is local (its read-ahead no more than
+    /// [`LOCAL_READ_AHEAD`](crate::LOCAL_READ_AHEAD)): with no round trip to save, a bridged
+    /// gap is only bytes read for nothing, possibly chunks the caller did not ask for.
+    pub fn for_source(source: &(impl ByteSource + ?Sized)) -> Self {
+        let mut opts = PlanOptions::default();
+        if source.read_ahead() <= crate::LOCAL_READ_AHEAD {
+            opts.max_gap = 1;
+        }
+        opts
+    }
+}
+
 /// One request of a plan and the input ranges it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -324,6 +337,21 @@ mod tests {
         let src = Counting::new(10_000);
         check(&src, &ranges, &opts(100, 1000, 1000, 1)).await;
         assert_eq!(src.seen(), vec![0..200, 290..400, 5000..5160]);
+    }
+
+    /// Many small ranges with small gaps: over an object store the planner bridges gaps to
+    /// save round trips, over a local source it fetches exactly the ranges.
+    #[test]
+    fn local_sources_bridge_no_gaps() {
+        let ranges: Vec<Range<u64>> = (0..200).map(|i| i * 100..i * 100 + 60).collect();
+        let local = MemorySource::new(vec![0u8; 20_000], "mem");
+        let opts = PlanOptions::for_source(&local);
+        assert_eq!(opts.max_gap, 1);
+        let plan = Plan::new(&ranges, &opts);
+        assert_eq!(plan.requests.len(), 200);
+        assert_eq!(plan.fetched_bytes(), 200 * 60);
+        let remote = Plan::new(&ranges, &PlanOptions::default());
+        assert!(remote.requests.len() < 200, "{}", remote.requests.len());
     }
 
     #[tokio::test]

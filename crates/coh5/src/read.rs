@@ -125,7 +125,8 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
                         .collect();
                     let source = source.clone();
                     let fetch = tokio::spawn(trace::with_purpose(trace::RAW_DATA, async move {
-                        read_planned(source.as_ref(), &ranges, &PlanOptions::default()).await
+                        let opts = PlanOptions::for_source(source.as_ref());
+                        read_planned(source.as_ref(), &ranges, &opts).await
                     }));
                     fetching.push_back((next, fetch, permit));
                     next += 1;

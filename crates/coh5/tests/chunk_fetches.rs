@@ -4,8 +4,9 @@
 //! A recording byte source logs every range coh5 asks for. Each dataset is opened over it and
 //! read once (which loads its metadata and chunk index into the file's metadata cache), then
 //! random selections are read with the log cleared before each: every logged range must start
-//! and end on chunks the selection intersects (the range planner merges close neighbours), no
-//! byte is requested twice, and every allocated chunk the selection intersects is fetched. Chunk addresses and sizes come from
+//! and end on chunks the selection intersects (the range planner merges touching neighbours)
+//! and hold no chunk it does not intersect, no byte is requested twice, and every allocated
+//! chunk the selection intersects is fetched. Chunk addresses and sizes come from
 //! libhdf5 (h5py's `get_chunk_info`), not from coh5's own index decoding. Datasets are written
 //! here by h5py, one per chunk index type, and taken from the corpus.
 
@@ -251,10 +252,10 @@ fn selections_fetch_only_the_chunks_they_touch() {
                 .map(|c| c.extent.clone())
                 .collect();
             wanted.sort_by_key(|r| r.start);
-            // The range planner merges neighbouring chunks into one request (bridging gaps
-            // smaller than a round trip's worth of bytes), so a request may span several
-            // chunks: each must start and end on a touched chunk, requests must not overlap,
-            // and every touched chunk must lie inside one.
+            // The range planner merges touching chunks into one request (over a local file it
+            // bridges no gaps), so a request may span several chunks: each must start and end
+            // on a touched chunk and hold no untouched one, requests must not overlap, and every
+            // touched chunk must lie inside one.
             let text = common::numpy_text(&sel);
             assert!(
                 fetched.windows(2).all(|w| w[0].end <= w[1].start),
@@ -265,6 +266,15 @@ fn selections_fetch_only_the_chunks_they_touch() {
                     wanted.iter().any(|c| c.start == r.start)
                         && wanted.iter().any(|c| c.end == r.end),
                     "{spec} [{text}]: request {r:?} does not start and end on touched chunks"
+                );
+                let untouched = stored.iter().find(|c| {
+                    !touches(&sel, c, &chunk_dims)
+                        && r.start < c.extent.end
+                        && c.extent.start < r.end
+                });
+                assert!(
+                    untouched.is_none(),
+                    "{spec} [{text}]: request {r:?} fetches untouched chunk {untouched:?}"
                 );
             }
             for c in &wanted {
