@@ -122,29 +122,32 @@ pub(crate) fn to_typed<T: Element>(
     let mut c = Canon::new(canon);
     let mut out = Vec::with_capacity(count.min(canon.len() as u64) as usize);
     for i in 0..count {
-        let (v, text) = match form {
+        // The value's text is made only for the error: formatting every element would cost
+        // more than the whole read.
+        let (v, text): (Option<T>, &dyn Fn() -> String) = match form {
             Form::Int { size, signed, .. } => {
                 let v = int_le(c.take(*size)?, *signed);
-                (T::from_int(v), v.to_string())
+                (T::from_int(v), &move || v.to_string())
             }
             Form::Bits { size, .. } => {
                 let v = int_le(c.take(*size)?, false);
-                (T::from_int(v), v.to_string())
+                (T::from_int(v), &move || v.to_string())
             }
             Form::Float { size, .. } => {
                 let v = float_le(c.take(*size)?);
-                (T::from_float(v), v.to_string())
+                (T::from_float(v), &move || v.to_string())
             }
             _ => {
                 let v = c.take(1)?[0] != 0;
-                (T::from_bool(v), v.to_string())
+                (T::from_bool(v), &move || v.to_string())
             }
         };
         match v {
             Some(v) => out.push(v),
             None => {
                 return Err(format!(
-                    "element {i} ({text}) does not convert exactly to {}",
+                    "element {i} ({}) does not convert exactly to {}",
+                    text(),
                     T::NAME
                 ))
             }
