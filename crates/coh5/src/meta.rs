@@ -49,6 +49,9 @@ pub(crate) struct MetaSource {
     /// Every metadata read in order (absolute ranges), when the file was opened for
     /// `coh5 inspect`, which derives metadata extents and request counts from it.
     log: Option<Mutex<Vec<Range<u64>>>>,
+    /// Prefetches made while logging, as (reads logged before it, ranges): the cost model
+    /// replays them where they happened.
+    prefetch_log: Option<Mutex<Vec<(usize, Vec<Range<u64>>)>>>,
 }
 
 impl MetaSource {
@@ -60,6 +63,7 @@ impl MetaSource {
             size,
             overlay: Vec::new(),
             log: logged.then(Mutex::default),
+            prefetch_log: logged.then(Mutex::default),
         }
     }
 
@@ -122,6 +126,12 @@ impl MetaSource {
     /// callers that know the next level of structures (the children of a group) ask for it
     /// before decoding each piece, so the level costs one round trip.
     pub fn prefetch(&self, ranges: &[Range<u64>]) {
+        if let Some(log) = &self.prefetch_log {
+            let at = self.log_len();
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((at, ranges.to_vec()));
+        }
         block_on(self.cache.prefetch(ranges));
     }
 
@@ -132,6 +142,14 @@ impl MetaSource {
     /// How many metadata reads have been logged (0 unless opened with logging).
     pub fn log_len(&self) -> usize {
         self.log.as_ref().map_or(0, |l| lock_log(l).len())
+    }
+
+    /// The logged prefetches, each with the number of reads logged before it.
+    pub fn prefetches(&self) -> Vec<(usize, Vec<Range<u64>>)> {
+        self.prefetch_log
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default()
     }
 
     /// The logged metadata reads from the `start`-th on.

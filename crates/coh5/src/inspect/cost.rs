@@ -146,8 +146,11 @@ fn planned_range(range: Range<u64>, p: &CostParams) -> Estimate {
 }
 
 /// coh5's block cache over a read sequence: `cached` holds the blocks fetched before.
+/// `prefetches` are the reader's prefetches (the header blocks of a group's children, requested
+/// together), each with the number of reads of `log` made before it.
 pub fn coh5_metadata(
     log: &[Range<u64>],
+    prefetches: &[(usize, Vec<Range<u64>>)],
     block: u64,
     file_size: u64,
     cached: &mut HashSet<u64>,
@@ -155,7 +158,14 @@ pub fn coh5_metadata(
 ) -> Estimate {
     let block = block.max(1);
     let mut e = Estimate::default();
-    for r in log.iter().filter(|r| !r.is_empty()) {
+    let mut pending = prefetches.iter().peekable();
+    for (i, r) in log.iter().enumerate() {
+        while let Some((_, ranges)) = pending.next_if(|(at, _)| *at <= i) {
+            e = e.plus(coh5_prefetch(ranges, block, file_size, cached, p));
+        }
+        if r.is_empty() {
+            continue;
+        }
         let mut run: Option<(u64, u64)> = None;
         for b in r.start / block..=(r.end - 1) / block {
             if cached.insert(b) {
@@ -168,7 +178,48 @@ pub fn coh5_metadata(
             e.add_sequential(p, run_bytes(s, l, block, file_size));
         }
     }
+    for (_, ranges) in pending {
+        e = e.plus(coh5_prefetch(ranges, block, file_size, cached, p));
+    }
     e
+}
+
+/// One prefetch: every missing block holding `ranges`, a request per run of adjacent missing
+/// blocks, [`coh5_io::PREFETCH_CONCURRENCY`] in flight.
+fn coh5_prefetch(
+    ranges: &[Range<u64>],
+    block: u64,
+    file_size: u64,
+    cached: &mut HashSet<u64>,
+    p: &CostParams,
+) -> Estimate {
+    let mut blocks: Vec<u64> = ranges
+        .iter()
+        .filter(|r| r.start < r.end && r.start < file_size)
+        .flat_map(|r| r.start / block..=(r.end.min(file_size) - 1) / block)
+        .collect();
+    blocks.sort_unstable();
+    blocks.dedup();
+    let (mut requests, mut bytes) = (0u64, 0u64);
+    let mut last_missing: Option<u64> = None;
+    for b in blocks {
+        if cached.insert(b) {
+            if last_missing.is_none_or(|l| l + 1 != b) {
+                requests += 1;
+            }
+            bytes += run_bytes(b, b, block, file_size);
+            last_missing = Some(b);
+        } else {
+            last_missing = None;
+        }
+    }
+    let trips = requests.div_ceil(coh5_io::PREFETCH_CONCURRENCY as u64);
+    Estimate {
+        requests,
+        bytes,
+        round_trips: trips,
+        seconds: trips as f64 * p.rtt + bytes as f64 / p.bandwidth,
+    }
 }
 
 fn run_bytes(first: u64, last: u64, block: u64, file_size: u64) -> u64 {
@@ -242,12 +293,12 @@ mod tests {
         // Blocks of 100: the first read misses 0..=2 (one run), the second hits 1 and misses 3,
         // the third is all cached.
         let log = [10..250, 150..350, 0..50];
-        let e = coh5_metadata(&log, 100, 1000, &mut cached, &P);
+        let e = coh5_metadata(&log, &[], 100, 1000, &mut cached, &P);
         assert_eq!((e.requests, e.bytes), (2, 400));
         // A read that straddles a cached block is two requests.
         let mut cached = HashSet::from([1]);
         let one = vec![Range { start: 0, end: 300 }];
-        let e = coh5_metadata(&one, 100, 1000, &mut cached, &P);
+        let e = coh5_metadata(&one, &[], 100, 1000, &mut cached, &P);
         assert_eq!(e.requests, 2);
     }
 

@@ -168,6 +168,11 @@ fn report(file: &File, params: &CostParams) -> Result<Report> {
         sb.extension.map(|a| sb.ctx.base_address.saturating_add(a))
     };
     let open_log = log.get(..walked.open_end).unwrap_or(&log);
+    let prefetches: Vec<_> = meta
+        .prefetches()
+        .into_iter()
+        .filter(|(at, _)| *at < open_log.len())
+        .collect();
     let mut seen = HashSet::new();
     let mut cached = HashSet::new();
     // A listing through h5py opens every dataset, and libhdf5 reads the first structure of a
@@ -182,7 +187,7 @@ fn report(file: &File, params: &CostParams) -> Result<Report> {
             cost::libhdf5_metadata(&index_roots, &mut seen, &nodes, params),
         ),
         coh5: cost::coh5_first_read(block, file_size, extension, &mut cached, params).plus(
-            cost::coh5_metadata(open_log, block, file_size, &mut cached, params),
+            cost::coh5_metadata(open_log, &prefetches, block, file_size, &mut cached, params),
         ),
     };
     let distinct: HashSet<(u64, u64)> = log.iter().map(|r| (r.start, r.end)).collect();
@@ -194,7 +199,7 @@ fn report(file: &File, params: &CostParams) -> Result<Report> {
         d.read_cost = Some(ClientCosts {
             libhdf5: cost::libhdf5_metadata(index, &mut seen, &nodes, params)
                 .plus(cost::libhdf5_data(&d.raw_ranges, params)),
-            coh5: cost::coh5_metadata(index, block, file_size, &mut cached, params)
+            coh5: cost::coh5_metadata(index, &[], block, file_size, &mut cached, params)
                 .plus(cost::coh5_data(&d.raw_ranges, params)),
         });
     }
