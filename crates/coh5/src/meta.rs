@@ -41,6 +41,9 @@ pub const MAX_PAGE_BLOCK: u64 = 64 << 20;
 /// Bound on cached metadata per open file.
 pub const CACHE_CAPACITY: u64 = 256 << 20;
 
+/// A logged prefetch: how many reads were logged before it, and the ranges it asked for.
+pub(crate) type Prefetch = (usize, Vec<Range<u64>>);
+
 pub(crate) struct MetaSource {
     cache: BlockCache,
     size: u64,
@@ -51,7 +54,7 @@ pub(crate) struct MetaSource {
     log: Option<Mutex<Vec<Range<u64>>>>,
     /// Prefetches made while logging, as (reads logged before it, ranges): the cost model
     /// replays them where they happened.
-    prefetch_log: Option<Mutex<Vec<(usize, Vec<Range<u64>>)>>>,
+    prefetch_log: Option<Mutex<Vec<Prefetch>>>,
 }
 
 impl MetaSource {
@@ -145,7 +148,7 @@ impl MetaSource {
     }
 
     /// The logged prefetches, each with the number of reads logged before it.
-    pub fn prefetches(&self) -> Vec<(usize, Vec<Range<u64>>)> {
+    pub fn prefetches(&self) -> Vec<Prefetch> {
         self.prefetch_log
             .as_ref()
             .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()).clone())
