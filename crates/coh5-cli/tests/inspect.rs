@@ -164,9 +164,9 @@ fn atl03_layouts_are_told_apart() {
             }
             _ => assert_eq!(command, "", "{variant}"),
         }
-        // Both clients read h_ph as its chunks: libhdf5 read the B-tree root when h5py opened
-        // the dataset during the listing, coh5's walk left that block in its cache (measured
-        // through the emulated store in BENCHMARKS.md).
+        // Both clients read h_ph as its chunks and nothing else: libhdf5 read the B-tree root
+        // when h5py opened the dataset during the listing, coh5's walk left that block in its
+        // cache (measured through the emulated store in BENCHMARKS.md).
         let h_ph = report["datasets"]
             .as_array()
             .and_then(|d| d.iter().find(|d| d["path"] == "/gt1l/heights/h_ph"))
@@ -176,7 +176,14 @@ fn atl03_layouts_are_told_apart() {
             &h_ph["read_cost"]["libhdf5"]["requests"], chunks,
             "{variant}"
         );
-        assert_eq!(&h_ph["read_cost"]["coh5"]["requests"], chunks, "{variant}");
+        // coh5's planner joins touching chunks into one request.
+        let coh5_requests = h_ph["read_cost"]["coh5"]["requests"]
+            .as_u64()
+            .expect("requests");
+        assert!(
+            (1..=chunks.as_u64().expect("chunks")).contains(&coh5_requests),
+            "{variant}: {coh5_requests} requests for {chunks} chunks"
+        );
         if variant != "original" {
             let first = report["metadata"]["in_first_page"].as_u64().expect("share");
             let bytes = report["metadata"]["bytes"].as_u64().expect("bytes");
