@@ -4,6 +4,7 @@
 use coh5_format::btree::v1::chunk_records;
 use coh5_format::btree::v2::{BTreeV2, Record, RecordContext};
 use coh5_format::chunk_index::{extensible_array, fixed_array, ChunkSlot};
+use coh5_format::dataspace::Dataspace;
 use coh5_format::message::layout::{ChunkIndex, Layout};
 use coh5_format::{Error as FormatError, Reader, Result, UNDEF_ADDR};
 
@@ -102,23 +103,50 @@ impl Dataset {
         };
         let space = self.dataspace()?;
         let esize = u64::from(self.datatype()?.size);
-        let chunk_bytes = chunk_dims
-            .iter()
-            .try_fold(esize, |a, &n| a.checked_mul(n))
-            .filter(|&n| n <= u64::from(u32::MAX) * 16)
-            .ok_or_else(|| object_err(self, "chunk size overflows"))?;
-        let max_dims = space.max_dims.clone().unwrap_or_else(|| space.dims.clone());
-        let grid = Grid {
-            dims: &space.dims,
-            max_dims: &max_dims,
-            chunk: chunk_dims,
-            chunk_bytes,
-            layout_version: message.version,
-            filtered: !self.filters()?.is_empty(),
+        let filtered = !self.filters()?.is_empty();
+        let layout = ChunkedLayout {
+            version: message.version,
+            chunk_dims,
+            index,
         };
-        let inner = &self.file().inner;
-        list(&inner.reader(), index, &grid).map_err(|e| inner.err(self.path(), e))
+        Ok(stored(self, &space, &layout, esize, filtered)?.1)
     }
+}
+
+/// The parts of a chunked layout message that locating chunks needs.
+pub(crate) struct ChunkedLayout<'a> {
+    pub version: u8,
+    pub chunk_dims: &'a [u64],
+    pub index: &'a ChunkIndex,
+}
+
+/// The bytes of one whole chunk, and every allocated chunk of `d` from its chunk index. A chunk
+/// larger than 64 GiB (16 × libhdf5's 4 GiB limit, for wide element types) is refused as corrupt.
+pub(crate) fn stored(
+    d: &Dataset,
+    space: &Dataspace,
+    layout: &ChunkedLayout,
+    esize: u64,
+    filtered: bool,
+) -> crate::Result<(u64, Vec<Chunk>)> {
+    let chunk_bytes = layout
+        .chunk_dims
+        .iter()
+        .try_fold(esize, |a, &n| a.checked_mul(n))
+        .filter(|&n| n <= u64::from(u32::MAX) * 16)
+        .ok_or_else(|| object_err(d, "chunk size overflows"))?;
+    let max_dims = space.max_dims.clone().unwrap_or_else(|| space.dims.clone());
+    let grid = Grid {
+        dims: &space.dims,
+        max_dims: &max_dims,
+        chunk: layout.chunk_dims,
+        chunk_bytes,
+        layout_version: layout.version,
+        filtered,
+    };
+    let inner = &d.file().inner;
+    let chunks = list(&inner.reader(), layout.index, &grid).map_err(|e| inner.err(d.path(), e))?;
+    Ok((chunk_bytes, chunks))
 }
 
 /// Every allocated chunk of the dataset.

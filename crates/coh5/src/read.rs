@@ -27,7 +27,7 @@ use coh5_format::{Error as FormatError, UNDEF_ADDR};
 use coh5_io::{read_planned, trace, PlanOptions};
 use tokio::sync::Semaphore;
 
-use crate::chunks::{list, Chunk, Grid};
+use crate::chunks::{stored, Chunk, ChunkedLayout};
 use crate::error::{Error, Result};
 use crate::object::Dataset;
 use crate::runtime::block_on;
@@ -353,22 +353,12 @@ fn plan<'a>(
             ..
         } => {
             let filters = d.filters()?;
-            let chunk_bytes = chunk_dims
-                .iter()
-                .try_fold(esize, |a, &n| a.checked_mul(n))
-                .filter(|&n| n <= u32::MAX as u64 * 16)
-                .ok_or_else(|| object_err(d, "chunk size overflows"))?;
-            let max_dims = space.max_dims.clone().unwrap_or_else(|| space.dims.clone());
-            let grid = Grid {
-                dims: &space.dims,
-                max_dims: &max_dims,
-                chunk: chunk_dims,
-                chunk_bytes,
-                layout_version: message.version,
-                filtered: !filters.is_empty(),
+            let layout = ChunkedLayout {
+                version: message.version,
+                chunk_dims,
+                index: chunk_index,
             };
-            let chunks =
-                list(&inner.reader(), chunk_index, &grid).map_err(|e| inner.err(d.path(), e))?;
+            let (chunk_bytes, chunks) = stored(d, &space, &layout, esize, !filters.is_empty())?;
             let before = pieces.len();
             for chunk in chunks
                 .into_iter()

@@ -9,11 +9,10 @@ use coh5_format::message::layout::{ChunkIndex, Layout};
 use coh5_format::UNDEF_ADDR;
 
 use super::ClientCosts;
-use crate::chunks::{list, Grid};
+use crate::chunks::{stored, ChunkedLayout};
 use crate::error::Result;
 use crate::filters::filter_name;
 use crate::object::Dataset;
-use crate::read::object_err;
 
 /// A chunk whose uncompressed size is below this is too small to be worth one request to an
 /// object store: at 50 ms and 100 MB/s one round trip costs as much as 5 MB of transfer, and the
@@ -140,24 +139,16 @@ fn fill(d: &Dataset, f: &mut DatasetFacts) -> Result<()> {
         } => {
             f.layout = "chunked";
             f.chunk_index = Some(index_name(index));
-            let chunk_bytes = chunk_dims
-                .iter()
-                .try_fold(f.element_size, |a, &n| a.checked_mul(n))
-                .filter(|&n| n <= u64::from(u32::MAX) * 16)
-                .ok_or_else(|| object_err(d, "chunk size overflows"))?;
-            f.chunk_shape = Some(chunk_dims.clone());
-            f.chunk_bytes = Some(chunk_bytes);
-            let max_dims = space.max_dims.clone().unwrap_or_else(|| space.dims.clone());
-            let grid = Grid {
-                dims: &space.dims,
-                max_dims: &max_dims,
-                chunk: chunk_dims,
-                chunk_bytes,
-                layout_version: message.version,
-                filtered: !f.filters.is_empty(),
+            let layout = ChunkedLayout {
+                version: message.version,
+                chunk_dims,
+                index,
             };
             let before = inner.meta.log_len();
-            let chunks = list(&inner.reader(), index, &grid).map_err(|e| inner.err(d.path(), e))?;
+            let (chunk_bytes, chunks) =
+                stored(d, &space, &layout, f.element_size, !f.filters.is_empty())?;
+            f.chunk_shape = Some(chunk_dims.clone());
+            f.chunk_bytes = Some(chunk_bytes);
             f.index_reads = before..inner.meta.log_len();
             f.chunks = chunks.len() as u64;
             let mut sizes: Vec<u64> = chunks.iter().map(|c| c.size).collect();
