@@ -11,6 +11,8 @@
 //! Needs Python 3 with numpy and h5py, hdf5-tools (h5stat, h5repack) and `../shared` beside the
 //! repository; a missing piece fails the test rather than skipping it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -304,19 +306,6 @@ fn h5stat_agrees(variant: &str, file: &Path, report: &Value) -> (u64, u64) {
     (theirs, ours)
 }
 
-/// An 8-bit RGB PNG as (width, height, pixels).
-fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
-        .read_info()
-        .expect("PNG header");
-    let mut buf = vec![0; reader.output_buffer_size().expect("PNG size")];
-    let info = reader.next_frame(&mut buf).expect("PNG data");
-    assert_eq!(info.color_type, png::ColorType::Rgb, "{}", path.display());
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
-}
-
 /// The layout picture has metadata red at every metadata extent (in the whole-file strip and
 /// in the wrapped rows), the largest variable's colour somewhere, and the metadata where the
 /// layout puts it: through the whole file for `original`, in the first page when paged (all but a
@@ -325,7 +314,7 @@ fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
 fn plot_shows_layout(variant: &str, plot: &Path, report: &Value) {
     use coh5_plot::layout::{overview_pixel, row_pixel, STRIP_WIDTH, STRIP_X0, WIDTH};
     use coh5_plot::palette::{METADATA, SERIES};
-    let (w, h, px) = decode_png(plot);
+    let (w, h, px) = common::decode_png(plot);
     assert_eq!(w, WIDTH, "{variant}");
     let at = |(x, y): (u32, u32)| -> [u8; 3] {
         assert!(x < w && y < h, "{variant}: ({x}, {y}) outside {w}×{h}");

@@ -2,6 +2,8 @@
 //! shows each strong beam (or each kept confidence level) in its colour in the profile and the
 //! map, and the columns read only for the picture stay out of the output file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -34,19 +36,6 @@ fn subset(extra: &[&str], out: &Path, plot: &Path) -> Output {
         .expect("run coh5")
 }
 
-/// (width, height, RGB pixels) of a PNG.
-fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
-        .read_info()
-        .expect("PNG header");
-    let mut buf = vec![0; reader.output_buffer_size().expect("PNG size")];
-    let info = reader.next_frame(&mut buf).expect("PNG data");
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
-}
-
 /// Pixels of colour `c` in the columns `xs`.
 fn count(img: &(u32, u32, Vec<u8>), xs: std::ops::Range<u32>, c: [u8; 3]) -> usize {
     let (w, h, px) = img;
@@ -70,7 +59,7 @@ fn beams_are_drawn_in_their_colours() {
     let (out, plot) = (tmp("beams.parquet"), tmp("beams.png"));
     let o = subset(&[], &out, &plot);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let img = decode(&plot);
+    let img = common::decode_png(&plot);
     assert_eq!((img.0, img.1), (WIDTH, HEIGHT));
     let stderr = String::from_utf8_lossy(&o.stderr);
     // The strong beams of the sample (sc_orient decides which); each kept photons.
@@ -100,7 +89,7 @@ fn confidence_colours_and_plot_only_columns_stay_out() {
         ["granule", "beam", "photon_index", "delta_time"],
         "the plot's lat_ph/lon_ph/h_ph/signal_conf must not reach the output"
     );
-    let img = decode(&plot);
+    let img = common::decode_png(&plot);
     for level in [3, 4] {
         assert!(
             count(&img, 0..PROFILE_WIDTH, confidence_colour(level)) > 100,
