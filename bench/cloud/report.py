@@ -149,14 +149,14 @@ def render(meta, info, results, args):
     return "\n".join(lines) + "\n"
 
 
-def write_section(path, text):
+def write_section(path, text, start=START, end=END):
     """Replaces the text between the markers (appending a section with them if absent)."""
     with open(path) as f:
         doc = f.read()
-    block = f"{START}\n{text}{END}"
-    if START in doc and END in doc:
-        head, rest = doc.split(START, 1)
-        _, tail = rest.split(END, 1)
+    block = f"{start}\n{text}{end}"
+    if start in doc and end in doc:
+        head, rest = doc.split(start, 1)
+        _, tail = rest.split(end, 1)
         doc = head + block + tail
     else:
         doc = doc.rstrip("\n") + "\n\n" + block + "\n"
@@ -164,3 +164,19 @@ def write_section(path, text):
     with open(tmp, "w") as f:
         f.write(doc)
     os.replace(tmp, path)
+
+
+def versions(packages):
+    """Installed versions of `packages` (Python distributions) and of the libhdf5 h5py links."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in packages:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    import h5py
+
+    out["libhdf5"] = h5py.version.hdf5_version
+    return out

@@ -237,21 +237,6 @@ class Bench:
                         self.record(latency, variant, workload, tool, run)
 
 
-def versions():
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("h5py", "fsspec", "aiohttp", "h5coro", "kerchunk", "zarr", "xarray", "h5netcdf"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    import h5py
-
-    out["libhdf5"] = h5py.version.hdf5_version
-    return out
-
-
 def report_from(args):
     """One report from several results files (their latencies, variants and workloads joined)."""
     runs = []
@@ -298,7 +283,9 @@ def main():
         "quick": args.quick,
         "bandwidth_mbps": args.bandwidth_mbps,
         "timeout": args.timeout,
-        "versions": versions(),
+        "versions": report.versions(
+            ("h5py", "fsspec", "aiohttp", "h5coro", "kerchunk", "zarr", "xarray", "h5netcdf")
+        ),
         "coh5_version": subprocess.run([args.coh5, "--version"], capture_output=True,
                                        text=True).stdout.strip(),
         "elapsed_s": time.time() - started,

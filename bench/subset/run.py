@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "bench", "cloud"))
 
+import report  # noqa: E402
 from runner import run_capped  # noqa: E402
 from store import Store  # noqa: E402
 
@@ -140,21 +141,6 @@ def run_tool(args, store, tool, url, work, pages):
     return run
 
 
-def versions():
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("h5py", "fsspec", "aiohttp", "h5coro", "xarray", "h5netcdf"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    import h5py
-
-    out["libhdf5"] = h5py.version.hdf5_version
-    return out
-
-
 def render(args, results, name, size, meta):
     coh5 = results.get("coh5", {}).get("time")
     want = results.get("coh5", {}).get("beams")
@@ -195,21 +181,6 @@ def render(args, results, name, size, meta):
     return "\n".join(lines)
 
 
-def write_section(path, text):
-    with open(path) as f:
-        doc = f.read()
-    block = f"{START}\n{text}{END}"
-    if START in doc and END in doc:
-        head, rest = doc.split(START, 1)
-        _, tail = rest.split(END, 1)
-        doc = head + block + tail
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path + ".tmp", "w") as f:
-        f.write(doc)
-    os.replace(path + ".tmp", path)
-
-
 def main():
     args = parse_args()
     root, name, path = granule(args)
@@ -230,14 +201,14 @@ def main():
     meta = {
         "machine": f"{os.cpu_count()} cores, {platform.platform()}, load "
                    f"{os.getloadavg()[0]:.1f} at the end",
-        "versions": versions(),
+        "versions": report.versions(("h5py", "fsspec", "aiohttp", "h5coro", "xarray", "h5netcdf")),
     }
     text = render(args, results, name, os.path.getsize(path), meta)
     print(text)
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump({"results": results, "meta": meta}, f, indent=1)
     if args.benchmarks_md:
-        write_section(args.benchmarks_md, text)
+        report.write_section(args.benchmarks_md, text, START, END)
     want = results.get("coh5", {}).get("beams")
     differs = [t for t, r in results.items() if r.get("beams") and r["beams"] != want]
     if differs:
