@@ -110,10 +110,10 @@ impl Column {
             (TypeClass::FixedPoint { signed: false, .. }, 8) => Column::U64(Vec::new()),
             (TypeClass::FloatingPoint { .. }, 4) => Column::F32(Vec::new()),
             (TypeClass::FloatingPoint { .. }, 8) => Column::F64(Vec::new()),
-            (class, size) => {
+            (_, size) => {
                 return Err(format!(
                     "a {size}-byte {} cannot be a column: only integers and floats can",
-                    class_name(class)
+                    dt.hdf5_class()
                 ))
             }
         })
@@ -211,22 +211,5 @@ impl Column {
     /// The whole column as an Arrow array.
     pub fn into_arrow(self) -> ArrayRef {
         each_arrow!(self, v, T => Arc::new(PrimitiveArray::<T>::from_iter_values(v)) as ArrayRef)
-    }
-}
-
-fn class_name(class: &TypeClass) -> &'static str {
-    match class {
-        TypeClass::FixedPoint { .. } => "integer",
-        TypeClass::FloatingPoint { .. } => "float",
-        TypeClass::Time { .. } => "time",
-        TypeClass::String { .. } => "string",
-        TypeClass::Bitfield { .. } => "bitfield",
-        TypeClass::Opaque { .. } => "opaque",
-        TypeClass::Compound { .. } => "compound",
-        TypeClass::Reference { .. } => "reference",
-        TypeClass::Enum { .. } => "enum",
-        TypeClass::VarLen { .. } => "variable-length",
-        TypeClass::Array { .. } => "array",
-        TypeClass::Complex { .. } => "complex",
     }
 }

@@ -1,6 +1,8 @@
 //! The photon classification filters: `signal_conf_ph` (v6 and v7; one column per surface type)
 //! and `signal_class_ph` (v7 only), and the time range (photon `delta_time`).
 
+use coh5::format::message::mtime::days_from_civil;
+
 use crate::error::{Error, Result};
 
 /// The surface types of `signal_conf_ph`'s five columns, in column order (ATL03_SPEC.md §3).
@@ -104,17 +106,6 @@ fn parse_instant(s: &str) -> Option<f64> {
     }
     let days = days_from_civil(year, month, day) - days_from_civil(2018, 1, 1);
     Some(days as f64 * 86_400.0 + hour * 3600.0 + minute * 60.0 + second)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
