@@ -334,25 +334,8 @@ impl Subset {
             })?;
         let mut summaries = Vec::new();
         let mut sets = Vec::new();
-        // Beams are opened side by side: each opening is a chain of dependent metadata reads
-        // (groups, headers, chunk indexes), and over an object store the chains of all beams
-        // then cost about one beam's round trips instead of their sum.
-        let opened: Vec<Result<Option<BeamSets>>> = std::thread::scope(|scope| {
-            let request = &request;
-            let handles: Vec<_> = names
-                .iter()
-                .map(|name| scope.spawn(move || self.open_beam(file, name, request)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        for (name, opened) in names.iter().zip(opened) {
-            match opened? {
+        for name in &names {
+            match self.open_beam(file, name, &request)? {
                 Some(s) => sets.push(s),
                 None => summaries.push(BeamSummary {
                     beam: name.clone(),
