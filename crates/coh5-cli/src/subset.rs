@@ -22,6 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
 
 use crate::subset_plot::Plotter;
 
@@ -74,7 +75,7 @@ pub struct SubsetArgs {
 /// writers differ a lot in size).
 enum Sink {
     Parquet(Box<ArrowWriter<FsFile>>),
-    Csv(Box<arrow_csv::Writer<BufWriter<FsFile>>>),
+    Csv(Box<CsvSink>),
     Arrow(Box<arrow_ipc::writer::FileWriter<BufWriter<FsFile>>>),
 }
 
@@ -93,7 +94,10 @@ impl Sink {
                     Some(props),
                 )?))
             }
-            "csv" => Sink::Csv(Box::new(arrow_csv::Writer::new(BufWriter::new(file)))),
+            "csv" => Sink::Csv(Box::new(CsvSink {
+                out: BufWriter::new(file),
+                header: true,
+            })),
             "arrow" => Sink::Arrow(Box::new(arrow_ipc::writer::FileWriter::try_new(
                 BufWriter::new(file),
                 schema,
@@ -120,10 +124,50 @@ impl Sink {
             Sink::Parquet(w) => {
                 w.close()?;
             }
-            Sink::Csv(w) => w.into_inner().flush()?,
+            Sink::Csv(mut w) => w.out.flush()?,
             Sink::Arrow(mut w) => {
                 w.finish()?;
                 w.into_inner()?.flush()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// CSV output formatted in parallel: formatting numbers as text costs more than the whole
+/// subset, so slices of rows are formatted on every core and written in order.
+struct CsvSink {
+    out: BufWriter<FsFile>,
+    /// Whether the header line is still to be written.
+    header: bool,
+}
+
+impl CsvSink {
+    /// Rows per slice formatted by one task (a few MB of text).
+    const SLICE_ROWS: usize = 32 * 1024;
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), Box<dyn std::error::Error>> {
+        let slices: Vec<RecordBatch> = (0..batch.num_rows())
+            .step_by(Self::SLICE_ROWS)
+            .map(|start| batch.slice(start, Self::SLICE_ROWS.min(batch.num_rows() - start)))
+            .collect();
+        // A window of a few slices per thread bounds the text held at once.
+        let window = 4 * rayon::current_num_threads().max(1);
+        for group in slices.chunks(window) {
+            let header = std::mem::take(&mut self.header);
+            let texts: Vec<Result<Vec<u8>, arrow_schema::ArrowError>> = group
+                .par_iter()
+                .enumerate()
+                .map(|(i, slice)| {
+                    let mut w = arrow_csv::WriterBuilder::new()
+                        .with_header(header && i == 0)
+                        .build(Vec::new());
+                    w.write(slice)?;
+                    Ok(w.into_inner())
+                })
+                .collect();
+            for text in texts {
+                self.out.write_all(&text?)?;
             }
         }
         Ok(())

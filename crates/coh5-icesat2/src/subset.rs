@@ -16,6 +16,7 @@
 //! byte budget ([`Subset::memory_limit`]) that a granule takes from, once planned, for the
 //! photon data it will hold, and gives back when its result is dropped.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 use arrow_array::{ArrayRef, Int8Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{Field, Schema};
 use coh5::format::message::layout::Layout;
-use coh5::{DimSelection, File, Object, Selection, SourceOptions, StatsSnapshot};
+use coh5::{DimSelection, File, Object, RawArray, Selection, SourceOptions, StatsSnapshot};
 
 use crate::answer::{self, AnswerBytes};
 use crate::bbox::BBox;
@@ -313,17 +314,72 @@ impl Subset {
         let stats = || file.source().stats().snapshot();
         let at_start = stats();
         let request = self.request()?;
-        let sc_orient = if self.beams.needs_orientation() {
-            let d = dataset(file, "/orbit_info/sc_orient")?;
-            let v = Column::from_raw(&d.read_array(&Selection::all(&d.shape()?))?)?.to_i64();
-            Some(
-                v.first()
-                    .copied()
-                    .ok_or_else(|| granule_err(&d, "sc_orient is empty"))?,
-            )
+        // Strong and weak beams depend on /orbit_info/sc_orient. Rather than wait a round trip
+        // for it, every beam is opened and its segment index read in the same request wave as
+        // sc_orient, and the beams not chosen are dropped: their segment arrays cost a few
+        // percent of a subset's bytes, a round trip costs more.
+        let orientation = self.beams.needs_orientation();
+        let candidates = if orientation {
+            &Beams::All
+        } else {
+            &self.beams
+        }
+        .resolve(None)
+        .map_err(Error::Request)?;
+        // Beams are opened side by side: in a file without pages each opening is a chain of
+        // dependent metadata reads, and the chains then cost one beam's round trips, not
+        // their sum.
+        let opened: Vec<Result<Option<BeamSets>>> = std::thread::scope(|scope| {
+            let request = &request;
+            let handles: Vec<_> = candidates
+                .iter()
+                .map(|name| scope.spawn(move || self.open_beam(file, name, request)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let orient = if orientation {
+            Some(dataset(file, "/orbit_info/sc_orient")?)
         } else {
             None
         };
+
+        // Read 1: the segment index of every beam (and sc_orient).
+        let before_segments = stats();
+        let readable: Vec<&BeamSets> = opened
+            .iter()
+            .filter_map(|o| o.as_ref().ok().and_then(Option::as_ref))
+            .collect();
+        let mut items: Vec<(&coh5::Dataset, Selection)> = Vec::new();
+        for d in orient
+            .iter()
+            .chain(readable.iter().flat_map(|s| s.index.iter()))
+        {
+            items.push((d, Selection::all(&d.shape()?)));
+        }
+        let refs: Vec<(&coh5::Dataset, &Selection)> = items.iter().map(|(d, s)| (*d, s)).collect();
+        let mut raws = file.read_many(&refs)?.into_iter();
+        let sc_orient = match &orient {
+            Some(d) => {
+                let raw = raws.next().ok_or_else(|| granule_err(d, "read lost"))?;
+                let v = Column::from_raw(&raw)?.to_i64();
+                Some(
+                    v.first()
+                        .copied()
+                        .ok_or_else(|| granule_err(d, "sc_orient is empty"))?,
+                )
+            }
+            None => None,
+        };
+        let mut index_raws: HashMap<String, Vec<RawArray>> = HashMap::new();
+        for s in &readable {
+            index_raws.insert(s.name.clone(), raws.by_ref().take(s.index.len()).collect());
+        }
         let names = self
             .beams
             .resolve(sc_orient)
@@ -334,9 +390,17 @@ impl Subset {
             })?;
         let mut summaries = Vec::new();
         let mut sets = Vec::new();
+        let mut index_cols = Vec::new();
+        let mut opened: HashMap<&str, Result<Option<BeamSets>>> =
+            candidates.iter().map(String::as_str).zip(opened).collect();
         for name in &names {
-            match self.open_beam(file, name, &request)? {
-                Some(s) => sets.push(s),
+            match opened.remove(name.as_str()).transpose()?.flatten() {
+                Some(s) => {
+                    for raw in index_raws.remove(name).unwrap_or_default() {
+                        index_cols.push(Column::from_raw(&raw)?);
+                    }
+                    sets.push(s);
+                }
                 None => summaries.push(BeamSummary {
                     beam: name.clone(),
                     present: false,
@@ -355,25 +419,7 @@ impl Subset {
                 detail: format!("none of the beams {} is present", names.join(", ")),
             });
         }
-
-        // Read 1: the segment index of every beam.
-        let before_segments = stats();
-        let sels: Vec<Selection> = sets
-            .iter()
-            .flat_map(|s| s.index.iter())
-            .map(|d| d.shape().map(|shape| Selection::all(&shape)))
-            .collect::<coh5::Result<_>>()?;
-        let items: Vec<(&coh5::Dataset, &Selection)> = sets
-            .iter()
-            .flat_map(|s| s.index.iter())
-            .zip(&sels)
-            .collect();
-        let mut index_cols = file
-            .read_many(&items)?
-            .iter()
-            .map(Column::from_raw)
-            .collect::<Result<Vec<_>>>()?
-            .into_iter();
+        let mut index_cols = index_cols.into_iter();
         let segment_read = stats().since(&before_segments);
         let padded = self.bbox.padded(PAD_METRES);
         let mut plans = Vec::new();

@@ -26,6 +26,11 @@ use crate::{ByteSource, Error, Result};
 /// requests in flight, `concurrency × WAVES` separate requests cost only a few round trips.
 const WAVES: usize = 4;
 
+/// Requests in flight per planned read from an object store. Object stores serve each
+/// connection at a bounded rate (tens of MB/s), so throughput comes from parallel requests;
+/// S3 clients built for throughput keep dozens to hundreds in flight.
+pub const REMOTE_CONCURRENCY: usize = 32;
+
 /// How ranges are turned into requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanOptions {
@@ -55,11 +60,15 @@ impl Default for PlanOptions {
 impl PlanOptions {
     /// The defaults, without bridging gaps when `source` is local (its read-ahead no more than
     /// [`LOCAL_READ_AHEAD`](crate::LOCAL_READ_AHEAD)): with no round trip to save, a bridged
-    /// gap is only bytes read for nothing, possibly chunks the caller did not ask for.
+    /// gap is only bytes read for nothing, possibly chunks the caller did not ask for. A remote
+    /// source takes [`REMOTE_CONCURRENCY`] requests at once: a batch of chunks of half a MiB
+    /// each then goes out in one wave instead of two.
     pub fn for_source(source: &(impl ByteSource + ?Sized)) -> Self {
         let mut opts = PlanOptions::default();
         if source.read_ahead() <= crate::LOCAL_READ_AHEAD {
             opts.max_gap = 1;
+        } else {
+            opts.concurrency = REMOTE_CONCURRENCY;
         }
         opts
     }

@@ -59,9 +59,11 @@ impl RawArray {
 
     /// The elements converted to `T` (see [`Element`] for the conversion rules).
     pub fn to_array<T: Element>(&self) -> Result<Array<T>> {
-        let form = self.form()?;
-        let data = to_typed(&form, &self.canonical()?, self.len())
-            .map_err(|e| object_err(&self.dataset, e))?;
+        let data = match crate::plain::plain_typed(&self.datatype, &self.bytes, self.len()) {
+            Some(direct) => direct,
+            None => to_typed(&self.form()?, &self.canonical()?, self.len()),
+        }
+        .map_err(|e| object_err(&self.dataset, e))?;
         Ok(Array {
             data,
             shape: self.shape.clone(),

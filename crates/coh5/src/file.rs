@@ -19,7 +19,9 @@ use coh5_format::{Context, Cursor, Error as FormatError, Reader};
 use coh5_io::{trace, ByteSource, SourceOptions};
 
 use crate::error::{Error, Result};
-use crate::meta::{MetaSource, DEFAULT_BLOCK, FIRST_PAGE_GUESS, FIRST_READ, MAX_PAGE_BLOCK};
+use crate::meta::{
+    through_extension, MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK, PAGED_BLOCK,
+};
 use crate::object::Group;
 use crate::runtime::block_on;
 
@@ -79,9 +81,10 @@ impl File {
     }
 
     /// Opens a path or URL for reads that touch a few objects of a large file, such as a
-    /// subset of some beams of a granule: a paged file's metadata is then fetched in blocks of
-    /// at most [`FIRST_READ`] as the objects need them, instead of whole pages (the first one
-    /// completed at open), and an unpaged file's in 16 KiB blocks instead of 64 KiB. With 8 MiB
+    /// subset of some beams of a granule: a paged file's metadata is then fetched in 256 KiB
+    /// blocks as the objects need them, instead of whole pages (the first one completed at
+    /// open) when it is not known where the metadata ends, and an unpaged file's in 16 KiB
+    /// blocks instead of 512 KiB. With 8 MiB
     /// pages of which a few MiB hold metadata, and a read that needs part of it, this fetches
     /// several times fewer bytes for one or two more round trips; a walk over every object is
     /// better served by [`File::open_with`].
@@ -116,7 +119,7 @@ impl File {
             let first = block_on(trace::widened(source.read_range(0..size.min(FIRST_READ))))?;
             (size, first)
         };
-        let meta = MetaSource::new(source, size, DEFAULT_BLOCK, logged);
+        let mut meta = MetaSource::new(source, size, DEFAULT_BLOCK, logged);
         meta.seed(0, first.clone());
         let fail = |source: FormatError| Error::Format {
             location: location.clone(),
@@ -127,12 +130,19 @@ impl File {
         let extension = superblock
             .extension
             .map(|a| superblock.ctx.base_address.saturating_add(a));
-        let first = match extension {
-            // A subset reads only the blocks its objects live in (`open_sparse`).
-            Some(at) if !sparse && at >= first.len() as u64 && at < FIRST_PAGE_GUESS => {
-                meta.extend_prefix(first, FIRST_PAGE_GUESS)?
+        // libhdf5 writes the superblock extension at close, after nearly all of a file's
+        // metadata: when it lies past the first read, the bytes up to a little past it are the
+        // metadata, fetched now in the same round trip that reads the extension. In a paged
+        // file these are the used part of page 0, so the rest of the page is not read.
+        let through_extension = extension.and_then(|at| through_extension(first.len() as u64, at));
+        let first = match through_extension {
+            Some(end) => {
+                let prefix = meta.extend_prefix(first, end)?;
+                // Blocks the prefix ends on, so all of it stays cached.
+                meta.set_block_size(PAGED_BLOCK, prefix.clone());
+                prefix
             }
-            _ => first,
+            None => first,
         };
         let mut file = Inner {
             location: location.clone(),
@@ -150,13 +160,14 @@ impl File {
         // A paged file (File Space Info, strategy PAGE) aggregates metadata into whole pages:
         // fetch metadata a page at a time. Raw data goes through the read planner by chunk.
         if let Some(page) = file.file_space.as_ref().and_then(|f| f.page_size()) {
-            if sparse && (DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(&page) {
-                // Blocks that divide the page, so none straddles a metadata and a raw page.
-                let block = page.min(FIRST_READ);
-                if page % block == 0 {
-                    file.meta.set_block_size(block, first.clone());
-                }
-            } else if (DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(&page) {
+            if !(DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(&page) {
+                // A page size no writer uses: keep the default blocks.
+            } else if (sparse || through_extension.is_some()) && page % PAGED_BLOCK == 0 {
+                // The metadata is in hand (or, for a subset, wanted piece by piece): what is
+                // still missing is fetched in blocks that divide the page, so none straddles a
+                // metadata and a raw-data page.
+                file.meta.set_block_size(PAGED_BLOCK, first);
+            } else {
                 // Complete the first page, which holds the file's metadata, in one round trip.
                 file.meta.use_pages(page, first)?;
             }

@@ -28,6 +28,7 @@ mod native;
 mod npy;
 mod object;
 mod paths;
+mod plain;
 mod read;
 mod runtime;
 pub mod selection;

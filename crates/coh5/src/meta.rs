@@ -30,11 +30,30 @@ pub const DEFAULT_BLOCK: u64 = 512 * 1024;
 /// known.
 pub const FIRST_READ: u64 = 1 << 20;
 /// When the superblock extension (which names a paged file's page size) lies past the first
-/// read but before this offset, the file's first bytes up to here are fetched at once: libhdf5
-/// writes the extension at the end of the metadata, which in a paged file is still page 0, so
-/// this completes the common 8 MiB metadata page in the same round trip that reads the
-/// extension.
+/// read but before this offset, the file's first bytes through the extension are fetched at
+/// once: libhdf5 writes the extension at the end of the metadata, which in a paged file is
+/// still page 0 (8 MiB is the largest page NASA's cloud-optimized granules use).
 pub const FIRST_PAGE_GUESS: u64 = 8 << 20;
+/// Metadata block of paged files once their metadata is read (or, for a subset, wanted piece
+/// by piece): a quarter MiB brings a cluster of headers in one request without reaching far
+/// into a raw-data page, and divides every page size libhdf5 allows past 256 KiB.
+pub const PAGED_BLOCK: u64 = 256 * 1024;
+
+/// Bytes read past the superblock extension's address: its header, and what libhdf5 writes
+/// after it when it closes a file (in the ATL03 granules written with paged aggregation, the
+/// last metadata ends 85 KiB past the extension).
+const EXTENSION_ROOM: u64 = 128 * 1024;
+
+/// Where the open's prefix read ends when the superblock extension (at absolute offset `at`)
+/// lies past the `first_len` bytes of the first read but within [`FIRST_PAGE_GUESS`]: a
+/// little past the extension, on a [`PAGED_BLOCK`] boundary so the whole prefix stays cached.
+pub fn through_extension(first_len: u64, at: u64) -> Option<u64> {
+    (at >= first_len && at < FIRST_PAGE_GUESS).then(|| {
+        at.saturating_add(EXTENSION_ROOM)
+            .next_multiple_of(PAGED_BLOCK)
+    })
+}
+
 /// Pages larger than this are not used as cache blocks (a corrupt page size must not make one
 /// metadata read fetch gigabytes).
 pub const MAX_PAGE_BLOCK: u64 = 64 << 20;

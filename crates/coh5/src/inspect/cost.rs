@@ -100,8 +100,9 @@ pub fn libhdf5_metadata(
 /// coh5's speculative first read at open (`meta::FIRST_READ` bytes from offset 0): one request,
 /// after which the whole blocks it covers (and the short last block when it reaches the end of
 /// the file) are cached. When the superblock extension (at absolute offset `extension`) lies
-/// past it but within `meta::FIRST_PAGE_GUESS`, the open fetches that prefix, the likely first
-/// page, in parallel parts; in a paged file with larger pages, parts complete page 0.
+/// past it but within `meta::FIRST_PAGE_GUESS`, the open fetches the bytes through the
+/// extension (`meta::through_extension`) in parallel parts; otherwise, in a paged file whose
+/// page is larger, parts complete page 0.
 pub fn coh5_first_read(
     block: u64,
     file_size: u64,
@@ -117,10 +118,10 @@ pub fn coh5_first_read(
     }
     e.add_sequential(p, len);
     let mut have = len;
-    let guess = crate::meta::FIRST_PAGE_GUESS.min(file_size);
-    if extension.is_some_and(|at| at >= len && at < crate::meta::FIRST_PAGE_GUESS) {
-        e = e.plus(planned_range(len..guess, p));
-        have = guess;
+    if let Some(end) = extension.and_then(|at| crate::meta::through_extension(len, at)) {
+        let end = end.min(file_size);
+        e = e.plus(planned_range(len..end, p));
+        have = end;
     }
     if block > have && file_size > have {
         // A paged file whose page is larger than what was read: the open completes page 0.
