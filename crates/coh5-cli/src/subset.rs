@@ -16,7 +16,8 @@ use arrow_schema::Schema;
 use clap::Args;
 use coh5::SourceOptions;
 use coh5_icesat2::{
-    parse_levels, AnswerBytes, BBox, Beams, GranuleSubset, SignalConf, Subset, Surface, TimeRange,
+    granule_name, label, parse_levels, AnswerBytes, BBox, Beams, GranuleSubset, SignalConf, Subset,
+    Surface, TimeRange,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use parquet::arrow::ArrowWriter;
@@ -236,6 +237,7 @@ pub fn run(
         sources.extend(coh5::expand(pattern, options)?);
     }
     let total = sources.len();
+    let granules: Vec<&str> = sources.iter().map(|s| granule_name(s)).collect();
     let bar = progress_bar(total);
     let mut sink: Option<(Sink, Arc<Schema>)> = None;
     let mut failed = 0usize;
@@ -246,7 +248,7 @@ pub fn run(
             if let Some(p) = plot.as_mut() {
                 p.collect(&mut g)?;
             }
-            write_granule(&mut sink, &a.output, &g)
+            write_granule(&mut sink, &a.output, &g, &granules)
                 .map_err(|e| e.to_string())
                 .map(|()| g)
         });
@@ -320,11 +322,14 @@ fn report(bar: &ProgressBar, line: String) {
     }
 }
 
-/// Writes a granule's batches, creating the output with the first granule's schema.
+/// Writes a granule's batches, creating the output with the first granule's schema. The
+/// granule column is re-keyed against the names of all granules of the run, so every batch
+/// carries one dictionary, as Arrow IPC files require.
 fn write_granule(
     sink: &mut Option<(Sink, Arc<Schema>)>,
     output: &str,
     g: &GranuleSubset,
+    granules: &[&str],
 ) -> Result<(), Box<dyn std::error::Error>> {
     if sink.is_none() {
         *sink = Some((Sink::create(output, &g.schema)?, g.schema.clone()));
@@ -341,8 +346,14 @@ fn write_granule(
         )
         .into());
     }
+    let name = granule_name(&g.location);
+    let key = granules.iter().position(|n| *n == name).unwrap_or(0);
     for b in g.batches.iter().filter(|b| b.num_rows() > 0) {
-        s.write(b)?;
+        let mut columns = b.columns().to_vec();
+        if let Some(c) = columns.first_mut() {
+            *c = Arc::new(label(granules, key as i32, b.num_rows()));
+        }
+        s.write(&RecordBatch::try_new(b.schema(), columns)?)?;
     }
     Ok(())
 }

@@ -75,8 +75,16 @@ impl Plotter {
             }
             let beams = b
                 .column_by_name("beam")
-                .and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>())
+                .and_then(|c| {
+                    c.as_any()
+                        .downcast_ref::<arrow_array::DictionaryArray<arrow_array::types::Int32Type>>()
+                })
                 .ok_or("the subset has no beam column")?;
+            let names = beams
+                .values()
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .ok_or("the beam column does not hold names")?;
             let lat = floats(b, "lat_ph")?;
             let lon = floats(b, "lon_ph")?;
             let h = floats(b, "h_ph")?;
@@ -85,7 +93,7 @@ impl Plotter {
                 ColourBy::Beam => None,
             };
             for i in 0..b.num_rows() {
-                let beam = beams.value(i);
+                let beam = names.value(beams.keys().value(i) as usize);
                 let t = self
                     .tracks
                     .entry(beam.to_string())

@@ -31,4 +31,7 @@ pub use beams::{Beams, BEAMS};
 pub use error::{Error, Result};
 pub use filters::{parse_levels, SignalConf, Surface, TimeRange};
 pub use plan::{PAD_METRES, PAD_SECONDS};
-pub use subset::{BeamSummary, GranuleSubset, Subset, DEFAULT_MEMORY_LIMIT, DEFAULT_VARS};
+pub use subset::{
+    granule_name, label, label_type, BeamSummary, GranuleSubset, Subset, DEFAULT_MEMORY_LIMIT,
+    DEFAULT_VARS,
+};

@@ -22,14 +22,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow_array::{ArrayRef, Int8Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    ArrayRef, DictionaryArray, Int32Array, Int8Array, RecordBatch, StringArray, UInt64Array,
+};
 use arrow_schema::{Field, Schema};
 use coh5::format::message::layout::Layout;
 use coh5::{DimSelection, File, Object, RawArray, Selection, SourceOptions, StatsSnapshot};
 
 use crate::answer::{self, AnswerBytes};
 use crate::bbox::BBox;
-use crate::beams::Beams;
+use crate::beams::{Beams, BEAMS};
 use crate::budget::{Budget, Permit};
 use crate::column::Column;
 use crate::error::{Error, Result};
@@ -727,18 +730,17 @@ impl Subset {
     ) -> Result<RecordBatch> {
         let n = keep.len();
         let mut fields = vec![
-            Field::new("granule", arrow_schema::DataType::Utf8, false),
-            Field::new("beam", arrow_schema::DataType::Utf8, false),
+            Field::new("granule", label_type(), false),
+            Field::new("beam", label_type(), false),
             Field::new("photon_index", arrow_schema::DataType::UInt64, false),
         ];
-        let granule = granule_name(location);
         let mut arrays: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                granule, n,
-            ))),
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                &s.name, n,
-            ))),
+            Arc::new(label(&[granule_name(location)], 0, n)),
+            // Beam names come from BEAMS; another name would get a dictionary of its own.
+            Arc::new(match BEAMS.iter().position(|b| *b == s.name) {
+                Some(k) => label(&BEAMS, k as i32, n),
+                None => label(&[&s.name], 0, n),
+            }),
             Arc::new(UInt64Array::from_iter_values(
                 keep.iter().filter_map(|&i| photon_index.get(i).copied()),
             )),
@@ -782,7 +784,7 @@ impl Subset {
 }
 
 /// The file name of a path or URL, which is how granules are named (ATL03_<time>_<rgt>...).
-fn granule_name(location: &str) -> &str {
+pub fn granule_name(location: &str) -> &str {
     location.rsplit(['/', '\\']).next().unwrap_or(location)
 }
 
@@ -806,6 +808,24 @@ fn strided(r: &Range<u64>) -> DimSelection {
         count: r.end.saturating_sub(r.start),
         step: 1,
     }
+}
+
+/// The Arrow type of the granule and beam columns: dictionary-encoded text, four bytes a row
+/// instead of the text and its offset (pandas reads them as categoricals).
+pub fn label_type() -> arrow_schema::DataType {
+    arrow_schema::DataType::Dictionary(
+        Box::new(arrow_schema::DataType::Int32),
+        Box::new(arrow_schema::DataType::Utf8),
+    )
+}
+
+/// A label column of `rows` rows all holding `names[key]`. The beam column's dictionary is all
+/// six beams, the same in every batch, as Arrow IPC files require.
+pub fn label(names: &[&str], key: i32, rows: usize) -> DictionaryArray<Int32Type> {
+    DictionaryArray::new(
+        Int32Array::from(vec![key; rows]),
+        Arc::new(StringArray::from(names.to_vec())),
+    )
 }
 
 fn dataset(file: &File, path: &str) -> Result<coh5::Dataset> {

@@ -162,6 +162,14 @@ fn values(a: &dyn Array) -> Vec<Value> {
         DataType::Utf8 => (0..n)
             .map(|i| a.as_string::<i32>().value(i).into())
             .collect(),
+        DataType::Dictionary(_, _) => {
+            let d = a.as_dictionary::<Int32Type>();
+            let names = d.values().as_string::<i32>();
+            d.keys()
+                .iter()
+                .map(|k| names.value(k.expect("no null labels") as usize).into())
+                .collect()
+        }
         DataType::Int8 => (0..n)
             .map(|i| opt(i, a.as_primitive::<Int8Type>().value(i).into()))
             .collect(),
