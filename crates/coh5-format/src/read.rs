@@ -17,6 +17,11 @@ pub trait ReadAt: Send + Sync {
     /// The size of the file in bytes.
     fn size(&self) -> u64;
 
+    /// A hint that the bytes at these absolute ranges will be read soon: a source over a
+    /// network fetches them together now, so that a tree's nodes of one level cost one round
+    /// trip instead of one each. Sources in memory ignore it.
+    fn prefetch(&self, _ranges: &[std::ops::Range<u64>]) {}
+
     /// Up to `len` bytes at `offset`, fewer at the end of the file.
     fn read_upto(&self, offset: u64, len: u64) -> Result<Bytes> {
         let size = self.size();
@@ -82,6 +87,22 @@ impl<'a> Reader<'a> {
     /// Absolute file offset of a relative address.
     pub fn absolute(&self, addr: u64) -> u64 {
         addr.saturating_add(self.ctx.base_address)
+    }
+
+    /// Passes a prefetch hint for `len` bytes at each relative address in `addrs` to the
+    /// source (undefined addresses and ranges past the end of the file are left out).
+    pub fn prefetch(&self, addrs: &[u64], len: u64) {
+        let size = self.src.size();
+        let ranges: Vec<std::ops::Range<u64>> = addrs
+            .iter()
+            .filter(|&&a| a != UNDEF_ADDR)
+            .map(|&a| self.absolute(a))
+            .filter(|&start| start < size)
+            .map(|start| start..start.saturating_add(len).min(size))
+            .collect();
+        if !ranges.is_empty() {
+            self.src.prefetch(&ranges);
+        }
     }
 
     /// Relative bytes available from `addr` to the end of the file.

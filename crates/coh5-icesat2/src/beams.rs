@@ -41,11 +41,6 @@ impl Beams {
         Ok(Beams::Named(named))
     }
 
-    /// Whether the choice needs the spacecraft orientation.
-    pub(crate) fn needs_orientation(&self) -> bool {
-        matches!(self, Beams::Strong | Beams::Weak)
-    }
-
     /// The chosen beam names; `sc_orient` is the value of `/orbit_info/sc_orient` (0 backward,
     /// 1 forward, 2 in transition), needed only for strong/weak.
     pub(crate) fn resolve(

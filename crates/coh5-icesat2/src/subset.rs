@@ -16,7 +16,6 @@
 //! byte budget ([`Subset::memory_limit`]) that a granule takes from, once planned, for the
 //! photon data it will hold, and gives back when its result is dropped.
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -28,7 +27,7 @@ use arrow_array::{
 };
 use arrow_schema::{Field, Schema};
 use coh5::format::message::layout::Layout;
-use coh5::{DimSelection, File, Object, RawArray, Selection, SourceOptions, StatsSnapshot};
+use coh5::{DimSelection, File, Object, Selection, SourceOptions, StatsSnapshot};
 
 use crate::answer::{self, AnswerBytes};
 use crate::bbox::BBox;
@@ -317,24 +316,13 @@ impl Subset {
         let stats = || file.source().stats().snapshot();
         let at_start = stats();
         let request = self.request()?;
-        // Strong and weak beams depend on /orbit_info/sc_orient. Rather than wait a round trip
-        // for it, every beam is opened and its segment index read in the same request wave as
-        // sc_orient, and the beams not chosen are dropped: their segment arrays cost a few
-        // percent of a subset's bytes, a round trip costs more.
-        let orientation = self.beams.needs_orientation();
-        let candidates = if orientation {
-            &Beams::All
-        } else {
-            &self.beams
-        }
-        .resolve(None)
-        .map_err(Error::Request)?;
+        let names = self.choose_beams(file)?;
         // Beams are opened side by side: in a file without pages each opening is a chain of
         // dependent metadata reads, and the chains then cost one beam's round trips, not
         // their sum.
         let opened: Vec<Result<Option<BeamSets>>> = std::thread::scope(|scope| {
             let request = &request;
-            let handles: Vec<_> = candidates
+            let handles: Vec<_> = names
                 .iter()
                 .map(|name| scope.spawn(move || self.open_beam(file, name, request)))
                 .collect();
@@ -346,64 +334,11 @@ impl Subset {
                 })
                 .collect()
         });
-        let orient = if orientation {
-            Some(dataset(file, "/orbit_info/sc_orient")?)
-        } else {
-            None
-        };
-
-        // Read 1: the segment index of every beam (and sc_orient).
-        let before_segments = stats();
-        let readable: Vec<&BeamSets> = opened
-            .iter()
-            .filter_map(|o| o.as_ref().ok().and_then(Option::as_ref))
-            .collect();
-        let mut items: Vec<(&coh5::Dataset, Selection)> = Vec::new();
-        for d in orient
-            .iter()
-            .chain(readable.iter().flat_map(|s| s.index.iter()))
-        {
-            items.push((d, Selection::all(&d.shape()?)));
-        }
-        let refs: Vec<(&coh5::Dataset, &Selection)> = items.iter().map(|(d, s)| (*d, s)).collect();
-        let mut raws = file.read_many(&refs)?.into_iter();
-        let sc_orient = match &orient {
-            Some(d) => {
-                let raw = raws.next().ok_or_else(|| granule_err(d, "read lost"))?;
-                let v = Column::from_raw(&raw)?.to_i64();
-                Some(
-                    v.first()
-                        .copied()
-                        .ok_or_else(|| granule_err(d, "sc_orient is empty"))?,
-                )
-            }
-            None => None,
-        };
-        let mut index_raws: HashMap<String, Vec<RawArray>> = HashMap::new();
-        for s in &readable {
-            index_raws.insert(s.name.clone(), raws.by_ref().take(s.index.len()).collect());
-        }
-        let names = self
-            .beams
-            .resolve(sc_orient)
-            .map_err(|detail| Error::Granule {
-                location: file.location().to_string(),
-                path: "/orbit_info/sc_orient".into(),
-                detail,
-            })?;
         let mut summaries = Vec::new();
         let mut sets = Vec::new();
-        let mut index_cols = Vec::new();
-        let mut opened: HashMap<&str, Result<Option<BeamSets>>> =
-            candidates.iter().map(String::as_str).zip(opened).collect();
-        for name in &names {
-            match opened.remove(name.as_str()).transpose()?.flatten() {
-                Some(s) => {
-                    for raw in index_raws.remove(name).unwrap_or_default() {
-                        index_cols.push(Column::from_raw(&raw)?);
-                    }
-                    sets.push(s);
-                }
+        for (name, opened) in names.iter().zip(opened) {
+            match opened? {
+                Some(s) => sets.push(s),
                 None => summaries.push(BeamSummary {
                     beam: name.clone(),
                     present: false,
@@ -422,7 +357,25 @@ impl Subset {
                 detail: format!("none of the beams {} is present", names.join(", ")),
             });
         }
-        let mut index_cols = index_cols.into_iter();
+
+        // Read 1: the segment index of every beam.
+        let before_segments = stats();
+        let sels: Vec<Selection> = sets
+            .iter()
+            .flat_map(|s| s.index.iter())
+            .map(|d| d.shape().map(|shape| Selection::all(&shape)))
+            .collect::<coh5::Result<_>>()?;
+        let items: Vec<(&coh5::Dataset, &Selection)> = sets
+            .iter()
+            .flat_map(|s| s.index.iter())
+            .zip(&sels)
+            .collect();
+        let mut index_cols = file
+            .read_many(&items)?
+            .iter()
+            .map(Column::from_raw)
+            .collect::<Result<Vec<_>>>()?
+            .into_iter();
         let segment_read = stats().since(&before_segments);
         let padded = self.bbox.padded(PAD_METRES);
         let mut plans = Vec::new();
@@ -576,6 +529,53 @@ impl Subset {
             elapsed: started.elapsed(),
             _permit: permit,
         })
+    }
+
+    /// The chosen beam names. Strong and weak beams are told by each beam group's
+    /// `atlas_beam_type` attribute ("strong"/"weak"), metadata the open has at hand; a granule
+    /// without it on every beam falls back to `/orbit_info/sc_orient`, one more dependent read.
+    fn choose_beams(&self, file: &File) -> Result<Vec<String>> {
+        let want = match self.beams {
+            Beams::Strong => "strong",
+            Beams::Weak => "weak",
+            _ => return self.beams.resolve(None).map_err(Error::Request),
+        };
+        // The six group headers are read side by side (a round trip each in a file without
+        // pages).
+        let types: Vec<Option<String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = BEAMS
+                .iter()
+                .map(|b| scope.spawn(move || beam_type(file, b)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        if types.iter().all(Option::is_some) {
+            return Ok(BEAMS
+                .iter()
+                .zip(&types)
+                .filter(|(_, t)| t.as_deref() == Some(want))
+                .map(|(b, _)| b.to_string())
+                .collect());
+        }
+        let d = dataset(file, "/orbit_info/sc_orient")?;
+        let v = Column::from_raw(&d.read_array(&Selection::all(&d.shape()?))?)?.to_i64();
+        let sc_orient = v
+            .first()
+            .copied()
+            .ok_or_else(|| granule_err(&d, "sc_orient is empty"))?;
+        self.beams
+            .resolve(Some(sc_orient))
+            .map_err(|detail| Error::Granule {
+                location: file.location().to_string(),
+                path: "/orbit_info/sc_orient".into(),
+                detail,
+            })
     }
 
     /// The photon variables to read and where the filters find theirs.
@@ -826,6 +826,16 @@ pub fn label(names: &[&str], key: i32, rows: usize) -> DictionaryArray<Int32Type
         Int32Array::from(vec![key; rows]),
         Arc::new(StringArray::from(names.to_vec())),
     )
+}
+
+/// A beam group's `atlas_beam_type` ("strong" or "weak"), if the group exists and holds it as
+/// a fixed-length string.
+fn beam_type(file: &File, beam: &str) -> Option<String> {
+    let attrs = file.object(&format!("/{beam}")).ok()?.attributes().ok()?;
+    let a = attrs.iter().find(|a| a.name == b"atlas_beam_type")?;
+    let text = std::str::from_utf8(&a.data).ok()?;
+    let t = text.trim_end_matches(['\0', ' ']);
+    matches!(t, "strong" | "weak").then(|| t.to_string())
 }
 
 fn dataset(file: &File, path: &str) -> Result<coh5::Dataset> {

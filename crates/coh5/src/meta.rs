@@ -264,6 +264,10 @@ impl ReadAt for MetaSource {
     fn size(&self) -> u64 {
         self.size
     }
+
+    fn prefetch(&self, ranges: &[Range<u64>]) {
+        MetaSource::prefetch(self, ranges);
+    }
 }
 
 /// A panic elsewhere cannot leave a plain list inconsistent, so poisoning is ignored.

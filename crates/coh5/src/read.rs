@@ -61,17 +61,16 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
         return Ok(Vec::new());
     };
     let file = &first.file().inner;
-    let mut jobs = Vec::with_capacity(items.len());
-    let mut pieces = Vec::new();
-    for (i, &(d, sel)) in items.iter().enumerate() {
-        if !Arc::ptr_eq(&d.file().inner, file) {
-            return Err(object_err(
-                d,
-                "datasets of one planned read must belong to one file",
-            ));
-        }
-        jobs.push(plan(d, sel, i, &mut pieces)?);
+    if let Some((d, _)) = items
+        .iter()
+        .find(|(d, _)| !Arc::ptr_eq(&d.file().inner, file))
+    {
+        return Err(object_err(
+            d,
+            "datasets of one planned read must belong to one file",
+        ));
     }
+    let (mut jobs, pieces) = plan_all(items)?;
     let outs: Vec<OutPtr> = jobs
         .iter_mut()
         .map(|j| OutPtr(j.out.as_mut_ptr(), j.out.len()))
@@ -231,6 +230,66 @@ enum PieceKind {
 
 /// Checks the selection, allocates the output, does whatever needs no fetch from the file
 /// (compact data, external files, fill values) and adds the ranges to fetch to `pieces`.
+/// Threads that plan the items of one read: planning walks each dataset's chunk index, a
+/// chain of dependent reads in a file without pages, and the walks of many datasets (a subset
+/// reads dozens) then wait on the store together instead of one after another.
+const PLAN_THREADS: usize = 32;
+
+/// One item's job and the pieces it needs fetched.
+type Planned<'a> = Result<(Job<'a>, Vec<Piece>)>;
+
+/// Plans every item (see [`plan`]), on up to [`PLAN_THREADS`] threads when there are several.
+/// Jobs and pieces come back in item order; the first item that fails gives the error.
+fn plan_all<'a>(items: &[(&'a Dataset, &Selection)]) -> Result<(Vec<Job<'a>>, Vec<Piece>)> {
+    let threads = items.len().min(PLAN_THREADS);
+    let mut planned: Vec<Option<Planned<'a>>> =
+        std::iter::repeat_with(|| None).take(items.len()).collect();
+    let one = |i: usize| {
+        let (d, sel) = items[i];
+        let mut pieces = Vec::new();
+        plan(d, sel, i, &mut pieces).map(|job| (job, pieces))
+    };
+    if threads <= 1 {
+        for (i, slot) in planned.iter_mut().enumerate() {
+            *slot = Some(one(i));
+        }
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if i >= items.len() {
+                                break done;
+                            }
+                            done.push((i, one(i)));
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                let done = w
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                for (i, r) in done {
+                    planned[i] = Some(r);
+                }
+            }
+        });
+    }
+    let mut jobs = Vec::with_capacity(items.len());
+    let mut pieces = Vec::new();
+    for (i, r) in planned.into_iter().enumerate() {
+        let (job, p) = r.ok_or_else(|| object_err(items[i].0, "a planned read lost an item"))??;
+        jobs.push(job);
+        pieces.extend(p);
+    }
+    Ok((jobs, pieces))
+}
+
 fn plan<'a>(
     d: &'a Dataset,
     sel: &Selection,

@@ -18,6 +18,9 @@ const SNOD: &str = "symbol table node";
 
 /// Node type of group trees.
 const GROUP_NODES: u8 = 0;
+/// Bytes asked for ahead of each symbol-table node: a node of the default 2K = 32 entries with
+/// 8-byte addresses is 1,288 bytes.
+const SNOD_PREFETCH: u64 = 2048;
 /// Node type of chunk trees.
 const CHUNK_NODES: u8 = 1;
 
@@ -158,9 +161,22 @@ impl<'r, 'a> Walk<'r, 'a> {
         let body = r.cursor(addr, len as u64, TREE)?;
         let mut c = body.cursor();
         c.skip(8 + 2 * offsets)?;
+        let mut entries = Vec::with_capacity(used);
         for _ in 0..used {
             let key = c.sub(self.key_len)?;
-            let child = c.offset(&ctx)?;
+            entries.push((key, c.offset(&ctx)?));
+        }
+        // The children are the next level: ask for all of them at once. An inner child holds
+        // at most as many entries as a node of this tree can, which this node's size bounds;
+        // a group leaf's children are symbol-table nodes (a chunk leaf's are raw chunks,
+        // which are not metadata).
+        let children: Vec<u64> = entries.iter().map(|&(_, child)| child).collect();
+        if node_level > 0 {
+            r.prefetch(&children, len as u64);
+        } else if self.node_type == GROUP_NODES {
+            r.prefetch(&children, SNOD_PREFETCH);
+        }
+        for (key, child) in entries {
             if node_level == 0 {
                 leaf(self, key, child)?;
             } else {
