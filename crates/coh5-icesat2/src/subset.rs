@@ -320,20 +320,7 @@ impl Subset {
         // Beams are opened side by side: in a file without pages each opening is a chain of
         // dependent metadata reads, and the chains then cost one beam's round trips, not
         // their sum.
-        let opened: Vec<Result<Option<BeamSets>>> = std::thread::scope(|scope| {
-            let request = &request;
-            let handles: Vec<_> = names
-                .iter()
-                .map(|name| scope.spawn(move || self.open_beam(file, name, request)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
+        let opened = side_by_side(&names, |name| self.open_beam(file, name, &request));
         let mut summaries = Vec::new();
         let mut sets = Vec::new();
         for (name, opened) in names.iter().zip(opened) {
@@ -542,19 +529,7 @@ impl Subset {
         };
         // The six group headers are read side by side (a round trip each in a file without
         // pages).
-        let types: Vec<Option<String>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = BEAMS
-                .iter()
-                .map(|b| scope.spawn(move || beam_type(file, b)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
+        let types = side_by_side(&BEAMS, |b| beam_type(file, b));
         if types.iter().all(Option::is_some) {
             return Ok(BEAMS
                 .iter()
@@ -826,6 +801,22 @@ pub fn label(names: &[&str], key: i32, rows: usize) -> DictionaryArray<Int32Type
         Int32Array::from(vec![key; rows]),
         Arc::new(StringArray::from(names.to_vec())),
     )
+}
+
+/// `f` of every item, each on its own thread: the items' metadata reads (dependent chains in
+/// a file without pages) then wait on the store together. Results are in item order.
+fn side_by_side<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items.iter().map(|x| scope.spawn(move || f(x))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// A beam group's `atlas_beam_type` ("strong" or "weak"), if the group exists and holds it as

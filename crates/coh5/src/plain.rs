@@ -36,25 +36,15 @@ fn plain(dt: &Datatype) -> Option<Plain> {
                 big: big(order)?,
             })
         }
-        TypeClass::FloatingPoint {
-            order,
-            sign_pos,
-            bit_offset: 0,
-            precision,
-            exp_pos,
-            exp_size,
-            mant_pos: 0,
-            mant_size,
-            exp_bias,
-            mant_norm: 2,
-        } => {
-            let ieee = (
-                dt.size, *sign_pos, *precision, *exp_pos, *exp_size, *mant_size, *exp_bias,
-            );
+        TypeClass::FloatingPoint { order, .. } => {
             let big = big(order)?;
-            match ieee {
-                (4, 31, 32, 23, 8, 23, 127) => Some(Plain::F32 { big }),
-                (8, 63, 64, 52, 11, 52, 1023) => Some(Plain::F64 { big }),
+            match dt.size {
+                4 if Datatype::ieee_float(4, *order).as_ref() == Some(dt) => {
+                    Some(Plain::F32 { big })
+                }
+                8 if Datatype::ieee_float(8, *order).as_ref() == Some(dt) => {
+                    Some(Plain::F64 { big })
+                }
                 _ => None,
             }
         }
@@ -88,31 +78,29 @@ pub(crate) fn plain_typed<T: Element>(
     }
     let int = |v: i128| T::from_int(v);
     Some(match p {
-        Plain::Int {
-            size,
-            signed,
-            big: b,
-        } => match (size, signed, b) {
-            (1, true, _) => each!(1, |a| i8::from_ne_bytes(a) as i128, int),
-            (1, false, _) => each!(1, |a| u8::from_ne_bytes(a) as i128, int),
-            (2, true, false) => each!(2, |a| i16::from_le_bytes(a) as i128, int),
-            (2, true, true) => each!(2, |a| i16::from_be_bytes(a) as i128, int),
-            (2, false, false) => each!(2, |a| u16::from_le_bytes(a) as i128, int),
-            (2, false, true) => each!(2, |a| u16::from_be_bytes(a) as i128, int),
-            (4, true, false) => each!(4, |a| i32::from_le_bytes(a) as i128, int),
-            (4, true, true) => each!(4, |a| i32::from_be_bytes(a) as i128, int),
-            (4, false, false) => each!(4, |a| u32::from_le_bytes(a) as i128, int),
-            (4, false, true) => each!(4, |a| u32::from_be_bytes(a) as i128, int),
-            (8, true, false) => each!(8, |a| i64::from_le_bytes(a) as i128, int),
-            (8, true, true) => each!(8, |a| i64::from_be_bytes(a) as i128, int),
-            (8, false, false) => each!(8, |a| u64::from_le_bytes(a) as i128, int),
-            _ => each!(8, |a| u64::from_be_bytes(a) as i128, int),
+        Plain::Int { size, signed, big } => match size {
+            1 => each!(1, |a| int_of(a, signed, big), int),
+            2 => each!(2, |a| int_of(a, signed, big), int),
+            4 => each!(4, |a| int_of(a, signed, big), int),
+            _ => each!(8, |a| int_of(a, signed, big), int),
         },
         Plain::F32 { big: false } => each!(4, |a| f32::from_le_bytes(a) as f64, T::from_float),
         Plain::F32 { big: true } => each!(4, |a| f32::from_be_bytes(a) as f64, T::from_float),
         Plain::F64 { big: false } => each!(8, f64::from_le_bytes, T::from_float),
         Plain::F64 { big: true } => each!(8, f64::from_be_bytes, T::from_float),
     })
+}
+
+/// The integer stored in `a` in big or little byte order, signed or not.
+#[inline]
+fn int_of<const N: usize>(mut a: [u8; N], signed: bool, big: bool) -> i128 {
+    if big {
+        a.reverse();
+    }
+    let negative = signed && a[N - 1] & 0x80 != 0;
+    let mut wide = [if negative { 0xff } else { 0 }; 16];
+    wide[..N].copy_from_slice(&a);
+    i128::from_le_bytes(wide)
 }
 
 /// Reads every `N`-byte element of `bytes` as `V` and converts it to `T`.
@@ -162,38 +150,11 @@ mod tests {
     }
 
     fn int(size: u32, signed: bool, order: ByteOrder) -> Datatype {
-        Datatype {
-            size,
-            class: TypeClass::FixedPoint {
-                order,
-                signed,
-                bit_offset: 0,
-                precision: (size * 8) as u16,
-            },
-        }
+        Datatype::integer(size, signed, order)
     }
 
     fn float(size: u32, order: ByteOrder) -> Datatype {
-        let (sign_pos, exp_pos, exp_size, mant_size, exp_bias) = if size == 4 {
-            (31, 23, 8, 23, 127)
-        } else {
-            (63, 52, 11, 52, 1023)
-        };
-        Datatype {
-            size,
-            class: TypeClass::FloatingPoint {
-                order,
-                sign_pos,
-                bit_offset: 0,
-                precision: (size * 8) as u16,
-                exp_pos,
-                exp_size,
-                mant_pos: 0,
-                mant_size,
-                exp_bias,
-                mant_norm: 2,
-            },
-        }
+        Datatype::ieee_float(size, order).expect("an IEEE size")
     }
 
     /// The direct path agrees with the canonical one, value for value and error for error.
@@ -265,21 +226,7 @@ mod tests {
         assert!(plain_typed::<i32>(&odd, &[0; 4], 1).is_none());
         assert!(plain_typed::<i32>(&int(4, true, ByteOrder::Vax), &[0; 4], 1).is_none());
         assert!(plain_typed::<bool>(&int(1, false, ByteOrder::Little), &[1], 1).is_none());
-        let half = Datatype {
-            size: 2,
-            class: TypeClass::FloatingPoint {
-                order: ByteOrder::Little,
-                sign_pos: 15,
-                bit_offset: 0,
-                precision: 16,
-                exp_pos: 10,
-                exp_size: 5,
-                mant_pos: 0,
-                mant_size: 10,
-                exp_bias: 15,
-                mant_norm: 2,
-            },
-        };
+        let half = float(2, ByteOrder::Little);
         assert!(plain_typed::<f32>(&half, &[0; 2], 1).is_none());
         let err = plain_typed::<i32>(&int(4, true, ByteOrder::Little), &[0; 5], 1).unwrap();
         assert!(err.is_err());

@@ -130,6 +130,46 @@ pub enum TypeClass {
 }
 
 impl Datatype {
+    /// The integer type of `size` whole bytes using all their bits, as libhdf5's native
+    /// integer types are stored.
+    pub fn integer(size: u32, signed: bool, order: ByteOrder) -> Datatype {
+        Datatype {
+            size,
+            class: TypeClass::FixedPoint {
+                order,
+                signed,
+                bit_offset: 0,
+                precision: (size.saturating_mul(8)).min(u32::from(u16::MAX)) as u16,
+            },
+        }
+    }
+
+    /// The IEEE 754 binary16, binary32 or binary64 type (`size` 2, 4 or 8) in `order`, as
+    /// libhdf5's native float types are stored.
+    pub fn ieee_float(size: u32, order: ByteOrder) -> Option<Datatype> {
+        let (sign_pos, exp_pos, exp_size, mant_size, exp_bias) = match size {
+            2 => (15, 10, 5, 10, 15),
+            4 => (31, 23, 8, 23, 127),
+            8 => (63, 52, 11, 52, 1023),
+            _ => return None,
+        };
+        Some(Datatype {
+            size,
+            class: TypeClass::FloatingPoint {
+                order,
+                sign_pos,
+                bit_offset: 0,
+                precision: (size * 8) as u16,
+                exp_pos,
+                exp_size,
+                mant_pos: 0,
+                mant_size,
+                exp_bias,
+                mant_norm: 2,
+            },
+        })
+    }
+
     /// Decodes one datatype message, including every nested member or base type.
     pub fn parse(c: &mut Cursor) -> Result<Datatype> {
         let mut inner = c.clone().with_structure(STRUCTURE);

@@ -421,38 +421,11 @@ mod tests {
     }
 
     fn int(size: u32, order: ByteOrder, signed: bool) -> Datatype {
-        Datatype {
-            size,
-            class: TypeClass::FixedPoint {
-                order,
-                signed,
-                bit_offset: 0,
-                precision: (size * 8) as u16,
-            },
-        }
+        Datatype::integer(size, signed, order)
     }
 
     fn ieee(size: u32, order: ByteOrder) -> Datatype {
-        let (sign_pos, exp_pos, exp_size, mant_size, exp_bias) = match size {
-            2 => (15, 10, 5, 10, 15),
-            4 => (31, 23, 8, 23, 127),
-            _ => (63, 52, 11, 52, 1023),
-        };
-        Datatype {
-            size,
-            class: TypeClass::FloatingPoint {
-                order,
-                sign_pos,
-                bit_offset: 0,
-                precision: (size * 8) as u16,
-                exp_pos,
-                exp_size,
-                mant_pos: 0,
-                mant_size,
-                exp_bias,
-                mant_norm: 2,
-            },
-        }
+        Datatype::ieee_float(size, order).expect("an IEEE size")
     }
 
     fn fixed_str(size: u32, pad: StrPad) -> Datatype {
