@@ -12,12 +12,10 @@ dataset read, or the error.
 import argparse
 import json
 import logging
-import sys
-import time
-import traceback
 import warnings
 
 from needs import digest
+from outcome import run_and_report
 from workloads import WORKLOADS
 
 MIB = 1024 * 1024
@@ -159,9 +157,7 @@ def main():
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     paths = WORKLOADS[args.workload]
-    result = {}
-    start = time.perf_counter()
-    try:
+    def workflow():
         if args.tool in ("h5py", "h5py-informed"):
             listed, digests = run_h5py(args, paths, args.tool == "h5py-informed")
         elif args.tool == "h5coro":
@@ -172,15 +168,9 @@ def main():
             listed, digests = run_kerchunk(args, paths)
         else:
             listed, digests = run_xarray(args, paths)
-        result.update(time=time.perf_counter() - start, listed=listed, digests=digests)
-        code = 0
-    except Exception as e:  # any failure is a result to report, not a crash of the harness
-        result.update(error=f"{type(e).__name__}: {e}"[:300], trace=traceback.format_exc())
-        code = 1
-    with open(args.out, "w") as f:
-        json.dump(result, f)
-    sys.exit(code)
+        return {"listed": listed, "digests": digests}
 
+    run_and_report(args.out, workflow)
 
 if __name__ == "__main__":
     main()

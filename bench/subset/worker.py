@@ -20,14 +20,15 @@ concatenated in column order), so the orchestrator can compare answers.
 """
 import argparse
 import hashlib
-import json
 import logging
+import os
 import sys
-import time
-import traceback
 import warnings
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cloud"))
+from outcome import run_and_report  # noqa: E402
 
 MIB = 1024 * 1024
 VARS = ("lat_ph", "lon_ph", "h_ph", "delta_time")
@@ -130,22 +131,12 @@ def main():
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     box = tuple(float(v) for v in args.bbox.split(","))
-    result = {}
-    start = time.perf_counter()
-    try:
+    def workflow():
         if args.tool == "h5coro":
-            beams = run_h5coro(args, box)
-        else:
-            beams = run_notebook(args, box, args.tool == "notebook-paged")
-        result.update(time=time.perf_counter() - start, beams=beams)
-        code = 0
-    except Exception as e:  # a failure is a result to report, not a crash of the harness
-        result.update(error=f"{type(e).__name__}: {e}"[:300], trace=traceback.format_exc())
-        code = 1
-    with open(args.out, "w") as f:
-        json.dump(result, f)
-    sys.exit(code)
+            return {"beams": run_h5coro(args, box)}
+        return {"beams": run_notebook(args, box, args.tool == "notebook-paged")}
 
+    run_and_report(args.out, workflow)
 
 if __name__ == "__main__":
     main()
