@@ -1,7 +1,8 @@
 //! `Subset` against a brute-force reference (scripts/atl03/subset_reference.py: h5py reads
 //! every photon of every chosen beam and masks it), row for row and bit for bit, on synthetic
-//! granules (scripts/atl03/generate.py) of the v006 and v007 layouts: boxes inside one track,
-//! across beams, at the granule's edge, empty, across the antimeridian; time ranges; signal
+//! granules (scripts/atl03/generate.py) of the v006 and v007 layouts and of every storage
+//! variant: boxes inside one track, across beams, at the granule's edge, empty, across the
+//! antimeridian; time ranges; signal
 //! confidence per surface and over all surfaces; v7 signal classes; broadcast segment variables.
 //! Also measures the bytes a ~10 % box fetches against the compressed bytes that hold the answer.
 //!
@@ -394,6 +395,50 @@ fn confidence_on_surfaces_and_time() {
         "time range",
     );
     assert!(rows > 1000);
+}
+
+/// The paged and rechunked variants hold the v006 content in other layouts (pages of 4 or
+/// 8 MiB, photon chunks of 100,000): the same boxes and filters give the reference's rows.
+#[test]
+fn every_storage_variant() {
+    let b = "-66.34,-67.8,-66.1,-67.7";
+    for variant in [
+        "page-only-4mb",
+        "page-only-8mb",
+        "rechunked-4mb",
+        "rechunked-8mb",
+    ] {
+        let f = granule(
+            &format!("ATL03_{variant}.h5"),
+            &[
+                "--variant",
+                variant,
+                "--photons-per-beam",
+                "20000",
+                "--seed",
+                "3",
+            ],
+        );
+        let s = Subset::new(bbox(b))
+            .beams(Beams::Strong)
+            .signal_conf(SignalConf {
+                levels: vec![3, 4],
+                surface: None,
+            });
+        let rows = check(
+            &f,
+            s,
+            &["--bbox", b, "--beams", "strong", "--signal-conf", "3,4"],
+            &format!("{variant}: strong beams, signal_conf 3,4"),
+        );
+        assert!(rows > 1000, "{variant}: {rows} rows");
+        check(
+            &f,
+            Subset::new(bbox(b)),
+            &["--bbox", b],
+            &format!("{variant}: every beam"),
+        );
+    }
 }
 
 #[test]
