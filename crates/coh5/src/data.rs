@@ -80,6 +80,10 @@ impl RawArray {
     /// A NumPy `.npy` file of the elements (see the `npy` module notes for the dtype mapping).
     pub fn to_npy(&self) -> Result<Vec<u8>> {
         let form = self.form()?;
+        if crate::plain::is_plain(&self.datatype) {
+            return crate::npy::npy_stored(&form, &self.bytes, &self.shape)
+                .map_err(|e| object_err(&self.dataset, e));
+        }
         crate::npy::npy(&form, &self.canonical()?, self.len(), &self.shape)
             .map_err(|e| object_err(&self.dataset, e))
     }

@@ -218,6 +218,18 @@ fn descr(n: &Node, widths: &[usize]) -> String {
     }
 }
 
+/// The `.npy` of elements whose stored bytes already are NumPy's (whole-byte integers and IEEE
+/// floats, see `plain`): NumPy keeps the stored byte order, so the data is the bytes as they
+/// are, without a pass through the canonical encoding.
+pub(crate) fn npy_stored(form: &Form, stored: &[u8], shape: &[u64]) -> Result<Vec<u8>, NpyError> {
+    let mut slots = 0;
+    let root = node(form, &mut slots)?;
+    let mut out = header(&descr(&root, &[]), shape);
+    out.reserve_exact(stored.len());
+    out.extend_from_slice(stored);
+    Ok(out)
+}
+
 /// The magic, version, header length and header dictionary, padded so that the data starts on
 /// a 64-byte boundary. Version 1.0 when the header fits in 65535 bytes, 2.0 when it does not,
 /// 3.0 when it is not ASCII (UTF-8 field names).

@@ -52,6 +52,12 @@ fn plain(dt: &Datatype) -> Option<Plain> {
     }
 }
 
+/// Whether `dt` is a whole-byte integer or an IEEE binary32/binary64 float, whose stored
+/// bytes NumPy reads as they are.
+pub(crate) fn is_plain(dt: &Datatype) -> bool {
+    plain(dt).is_some()
+}
+
 /// The `count` elements of `bytes` (stored as `dt`) converted to `T`, or `None` when `dt` is
 /// not a plain number type (or `T` is `bool`, which only bool enums convert to).
 pub(crate) fn plain_typed<T: Element>(
@@ -214,6 +220,38 @@ mod tests {
                     agrees::<u8>(&dt, b);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn npy_of_stored_bytes_matches_the_canonical_path() {
+        let bytes: Vec<u8> = (0..64u32)
+            .map(|i| (i.wrapping_mul(89) ^ 0x5c) as u8)
+            .chain(f32::NAN.to_le_bytes())
+            .chain(f32::NAN.to_be_bytes())
+            .collect();
+        let mut types = Vec::new();
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            for size in [1, 2, 4, 8] {
+                types.push(int(size, true, order));
+                types.push(int(size, false, order));
+            }
+            types.push(float(4, order));
+            types.push(float(8, order));
+        }
+        for dt in types {
+            assert!(is_plain(&dt));
+            let count = bytes.len() as u64 / u64::from(dt.size);
+            let data = &bytes[..(count * u64::from(dt.size)) as usize];
+            let form = Form::of(&dt).unwrap();
+            let mut canon = Vec::new();
+            encode(&dt, data, count, &Default::default(), &NoFile, &mut canon).unwrap();
+            let shape = [count];
+            assert_eq!(
+                crate::npy::npy_stored(&form, data, &shape).unwrap(),
+                crate::npy::npy(&form, &canon, count, &shape).unwrap(),
+                "{dt:?}"
+            );
         }
     }
 
