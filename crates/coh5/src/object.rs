@@ -158,37 +158,6 @@ impl Object {
     }
 }
 
-/// Threads that decode a group's child headers side by side.
-const WARM_THREADS: usize = 32;
-
-/// Decodes the object headers of a group's hard-linked children side by side, so that their
-/// continuation blocks (written wherever the file ended when attributes were added, and known
-/// only once the first chunk is decoded) arrive in one round trip instead of one per child.
-/// Errors are left for the child's own open to report.
-fn warm_headers(inner: &crate::file::Inner, links: &[Link]) {
-    let addrs: Vec<u64> = links
-        .iter()
-        .filter_map(|l| match l.kind {
-            LinkKind::Hard(addr) => Some(addr),
-            _ => None,
-        })
-        .collect();
-    if addrs.len() < 2 {
-        return;
-    }
-    let per_thread = addrs.len().div_ceil(WARM_THREADS);
-    std::thread::scope(|scope| {
-        for part in addrs.chunks(per_thread) {
-            scope.spawn(move || {
-                for &a in part {
-                    // Only the cache is wanted here; a failure is reported by the open.
-                    let _ = inner.header(a);
-                }
-            });
-        }
-    });
-}
-
 /// A group: a set of named links.
 #[derive(Clone)]
 pub struct Group {
@@ -235,9 +204,6 @@ impl Group {
             })
             .collect();
         inner.meta.prefetch(&headers);
-        if inner.meta.source().read_ahead() > coh5_io::LOCAL_READ_AHEAD {
-            warm_headers(inner, &links);
-        }
         Ok(links)
     }
 
