@@ -228,8 +228,6 @@ enum PieceKind {
     Chunk { chunk: Chunk, parts: Vec<Part> },
 }
 
-/// Checks the selection, allocates the output, does whatever needs no fetch from the file
-/// (compact data, external files, fill values) and adds the ranges to fetch to `pieces`.
 /// Threads that plan the items of one read: planning walks each dataset's chunk index, a
 /// chain of dependent reads in a file without pages, and the walks of many datasets (a subset
 /// reads dozens) then wait on the store together instead of one after another.
@@ -241,55 +239,49 @@ type Planned<'a> = Result<(Job<'a>, Vec<Piece>)>;
 /// Plans every item (see [`plan`]), on up to [`PLAN_THREADS`] threads when there are several.
 /// Jobs and pieces come back in item order; the first item that fails gives the error.
 fn plan_all<'a>(items: &[(&'a Dataset, &Selection)]) -> Result<(Vec<Job<'a>>, Vec<Piece>)> {
-    let threads = items.len().min(PLAN_THREADS);
-    let mut planned: Vec<Option<Planned<'a>>> =
-        std::iter::repeat_with(|| None).take(items.len()).collect();
-    let one = |i: usize| {
+    let one = |i: usize| -> (usize, Planned<'a>) {
         let (d, sel) = items[i];
         let mut pieces = Vec::new();
-        plan(d, sel, i, &mut pieces).map(|job| (job, pieces))
+        (i, plan(d, sel, i, &mut pieces).map(|job| (job, pieces)))
     };
-    if threads <= 1 {
-        for (i, slot) in planned.iter_mut().enumerate() {
-            *slot = Some(one(i));
-        }
+    let threads = items.len().min(PLAN_THREADS);
+    let mut planned: Vec<(usize, Planned<'a>)> = if threads <= 1 {
+        (0..items.len()).map(one).collect()
     } else {
         let next = std::sync::atomic::AtomicUsize::new(0);
+        let take = || next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
                 .map(|_| {
                     scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            if i >= items.len() {
-                                break done;
-                            }
-                            done.push((i, one(i)));
-                        }
+                        std::iter::from_fn(|| Some(take()).filter(|&i| i < items.len()))
+                            .map(one)
+                            .collect::<Vec<_>>()
                     })
                 })
                 .collect();
-            for w in workers {
-                let done = w
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                for (i, r) in done {
-                    planned[i] = Some(r);
-                }
-            }
-        });
-    }
+            workers
+                .into_iter()
+                .flat_map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
+    planned.sort_unstable_by_key(|(i, _)| *i);
     let mut jobs = Vec::with_capacity(items.len());
     let mut pieces = Vec::new();
-    for (i, r) in planned.into_iter().enumerate() {
-        let (job, p) = r.ok_or_else(|| object_err(items[i].0, "a planned read lost an item"))??;
+    for (_, r) in planned {
+        let (job, p) = r?;
         jobs.push(job);
         pieces.extend(p);
     }
     Ok((jobs, pieces))
 }
 
+/// Checks the selection, allocates the output, does whatever needs no fetch from the file
+/// (compact data, external files, fill values) and adds the ranges to fetch to `pieces`.
 fn plan<'a>(
     d: &'a Dataset,
     sel: &Selection,
