@@ -347,7 +347,10 @@ fn write_granule(
         .into());
     }
     let name = granule_name(&g.location);
-    let key = granules.iter().position(|n| *n == name).unwrap_or(0);
+    let key = granules
+        .iter()
+        .position(|n| *n == name)
+        .ok_or("the granule is not among the run's sources")?;
     for b in g.batches.iter().filter(|b| b.num_rows() > 0) {
         let mut columns = b.columns().to_vec();
         if let Some(c) = columns.first_mut() {

@@ -159,10 +159,14 @@ impl File {
         file.read_extension().map_err(fail)?;
         // A paged file (File Space Info, strategy PAGE) aggregates metadata into whole pages:
         // fetch metadata a page at a time. Raw data goes through the read planner by chunk.
-        if let Some(page) = file.file_space.as_ref().and_then(|f| f.page_size()) {
-            if !(DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(&page) {
-                // A page size no writer uses: keep the default blocks.
-            } else if (sparse || through_extension.is_some()) && page % PAGED_BLOCK == 0 {
+        // A page size no writer uses keeps the default blocks.
+        let page = file
+            .file_space
+            .as_ref()
+            .and_then(|f| f.page_size())
+            .filter(|p| (DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(p));
+        if let Some(page) = page {
+            if (sparse || through_extension.is_some()) && page % PAGED_BLOCK == 0 {
                 // The metadata is in hand (or, for a subset, wanted piece by piece): what is
                 // still missing is fetched in blocks that divide the page, so none straddles a
                 // metadata and a raw-data page.
