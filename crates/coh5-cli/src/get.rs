@@ -58,14 +58,17 @@ pub fn get(
     match format {
         Format::Npy => {
             for a in &arrays {
-                out.write_all(&a.to_npy()?)?;
+                let (head, data) = a.npy_parts()?;
+                out.write_all(&head)?;
+                out.write_all(&data)?;
             }
         }
         Format::Npz => {
             let mut zip = ZipWriter::new(&mut *out);
             for a in &arrays {
                 let name = format!("{}.npy", a.dataset().path().trim_start_matches('/'));
-                zip.add(&name, &a.to_npy()?)?;
+                let (head, data) = a.npy_parts()?;
+                zip.add(&name, &[&head, &data])?;
             }
             zip.finish()?;
         }

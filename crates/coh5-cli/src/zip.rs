@@ -1,7 +1,8 @@
 //! A minimal writer of uncompressed ("stored") zip archives, the container of NumPy's `.npz`.
 //!
-//! An `.npz` needs only stored entries, their CRC-32 and the three fixed record types, about a
-//! hundred lines; that is less to review than a general zip crate and its dependencies.
+//! An `.npz` needs only stored entries, their CRC-32 (crc32fast) and the three fixed record
+//! types, about a hundred lines; that is less to review than a general zip crate and its
+//! dependencies.
 //! Archives stay within the classic (non-zip64) limits: entries and offsets below 4 GiB.
 
 use std::io::{self, Write};
@@ -55,15 +56,20 @@ impl<W: Write> ZipWriter<W> {
         }
     }
 
-    /// Adds one stored entry.
-    pub fn add(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
-        let size = u32::try_from(data.len())
+    /// Adds one stored entry whose data is `parts` one after another.
+    pub fn add(&mut self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let size = u32::try_from(len)
             .ok()
             .filter(|&s| s < u32::MAX)
             .ok_or_else(|| too_large(name))?;
         let offset = u32::try_from(self.offset).map_err(|_| too_large("the archive"))?;
         let name_len = u16::try_from(name.len()).map_err(|_| io::Error::other("name too long"))?;
-        let crc = crc32(data);
+        let mut crc = crc32fast::Hasher::new();
+        for p in parts {
+            crc.update(p);
+        }
+        let crc = crc.finalize();
         let mut h = Vec::with_capacity(30 + name.len());
         h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
         h.extend_from_slice(&20u16.to_le_bytes()); // version needed: 2.0
@@ -78,7 +84,9 @@ impl<W: Write> ZipWriter<W> {
         h.extend_from_slice(&0u16.to_le_bytes()); // extra field length
         h.extend_from_slice(name.as_bytes());
         self.put(&h)?;
-        self.put(data)?;
+        for p in parts {
+            self.put(p)?;
+        }
         self.entries.push(Entry {
             name: name.to_string(),
             crc,
@@ -124,51 +132,21 @@ impl<W: Write> ZipWriter<W> {
     }
 }
 
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zip stores it.
-fn crc32(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut t = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            t[i] = c;
-            i += 1;
-        }
-        t
-    };
-    !data.iter().fold(!0u32, |c, &b| {
-        TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn crc32_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(crc32(b""), 0);
-    }
-
-    #[test]
     fn archive_layout() {
         let mut z = ZipWriter::new(Vec::new());
-        z.add("a.npy", b"xyz").unwrap();
-        z.add("g/é.npy", b"").unwrap();
+        z.add("a.npy", &[b"x", b"yz"]).unwrap();
+        z.add("g/é.npy", &[]).unwrap();
         let bytes = z.finish().unwrap();
         assert_eq!(&bytes[..4], b"PK\x03\x04");
         assert_eq!(&bytes[30..35], b"a.npy");
         assert_eq!(&bytes[35..38], b"xyz");
+        // CRC-32 of "xyz", as `python3 -c 'import zlib; print(hex(zlib.crc32(b"xyz")))'`.
+        assert_eq!(&bytes[14..18], &0xeb8e_ba67u32.to_le_bytes());
         let end = &bytes[bytes.len() - 22..];
         assert_eq!(&end[..4], b"PK\x05\x06");
         assert_eq!(u16::from_le_bytes([end[10], end[11]]), 2);

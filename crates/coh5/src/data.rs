@@ -3,6 +3,8 @@
 //! converts to native bytes, typed arrays, [`Value`]s or a `.npy` file. The `Dataset::read_*`
 //! methods are the one-dataset case.
 
+use std::borrow::Cow;
+
 use coh5_format::datatype::Datatype;
 
 use crate::convert::{to_typed, Array, Element};
@@ -79,13 +81,23 @@ impl RawArray {
 
     /// A NumPy `.npy` file of the elements (see the `npy` module notes for the dtype mapping).
     pub fn to_npy(&self) -> Result<Vec<u8>> {
+        let (mut file, data) = self.npy_parts()?;
+        file.extend_from_slice(&data);
+        Ok(file)
+    }
+
+    /// The `.npy` file as its header and its data. For whole-byte integers and IEEE floats the
+    /// data is the stored bytes, borrowed, so a writer can stream a large array without a copy.
+    pub fn npy_parts(&self) -> Result<(Vec<u8>, Cow<'_, [u8]>)> {
         let form = self.form()?;
-        if crate::plain::is_plain(&self.datatype) {
-            return crate::npy::npy_stored(&form, &self.bytes, &self.shape)
-                .map_err(|e| object_err(&self.dataset, e));
-        }
-        crate::npy::npy(&form, &self.canonical()?, self.len(), &self.shape)
-            .map_err(|e| object_err(&self.dataset, e))
+        let parts = if crate::plain::is_plain(&self.datatype) {
+            crate::npy::npy_stored_header(&form, &self.shape)
+                .map(|head| (head, Cow::Borrowed(&self.bytes[..])))
+        } else {
+            crate::npy::npy(&form, &self.canonical()?, self.len(), &self.shape)
+                .map(|(head, data)| (head, Cow::Owned(data)))
+        };
+        parts.map_err(|e| object_err(&self.dataset, e))
     }
 
     fn form(&self) -> Result<Form> {

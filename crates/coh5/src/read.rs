@@ -306,8 +306,7 @@ fn plan<'a>(
         .ok_or_else(|| object_err(d, "selection too large for memory"))?;
     // The element count and size come from the file, so the buffer may be absurd (a dataspace
     // of 2^60 elements): ask for it fallibly and report a typed error instead of aborting.
-    let mut out = Vec::new();
-    out.try_reserve_exact(out_len as usize).map_err(|_| {
+    let out = zeroed(out_len as usize).ok_or_else(|| {
         d.file().inner.err(
             d.path(),
             FormatError::limit(
@@ -317,7 +316,6 @@ fn plan<'a>(
             ),
         )
     })?;
-    out.resize(out_len as usize, 0);
     let mut job = Job {
         d,
         dims: space.dims.clone(),
@@ -464,6 +462,23 @@ fn plan<'a>(
         }
     }
     Ok(job)
+}
+
+/// `len` zero bytes, or `None` when they cannot be allocated. Large zeroed blocks come from
+/// the allocator as fresh pages, so nothing writes the zeros: a read of hundreds of MB would
+/// otherwise spend a memset pass over its outputs before its first request goes out.
+fn zeroed(len: usize) -> Option<Vec<u8>> {
+    let layout = std::alloc::Layout::array::<u8>(len).ok()?;
+    if layout.size() == 0 {
+        return Some(Vec::new());
+    }
+    // SAFETY: the layout's size is not zero; a non-null result points to `len` zero (hence
+    // initialized) bytes from the global allocator with `u8`'s alignment, exactly what
+    // `Vec::from_raw_parts` needs for a length and capacity of `len`.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout);
+        (!ptr.is_null()).then(|| Vec::from_raw_parts(ptr, len, len))
+    }
 }
 
 fn whole_bytes(space: &Dataspace, esize: u64) -> Option<u64> {
