@@ -29,7 +29,7 @@ pub use error::{Error, Result};
 pub use list::expand;
 pub use local::LocalFile;
 pub use memory::MemorySource;
-pub use object::{ObjectStoreSource, DEFAULT_FIRST_READ, REMOTE_READ_AHEAD};
+pub use object::{ObjectStoreSource, DEFAULT_FIRST_READ, FIRST_READ_PART, REMOTE_READ_AHEAD};
 pub use open::open;
 pub use options::{SourceOptions, DEFAULT_S3_REGION};
 pub use plan::{read_planned, Plan, PlanOptions, Request};

@@ -12,7 +12,7 @@ use crate::{ByteSource, Error, LocalFile, ObjectStoreSource, Result, SourceOptio
 /// Opens `location` for reading.
 ///
 /// Anything without `://` is a local path. Remote objects are checked to exist by the request
-/// that learns their size (a GET of the first MiB, kept for the first read; see
+/// that learns their size (GETs of the first MiBs, kept for the first reads; see
 /// [`ObjectStoreSource`]), so a wrong URL or missing credentials fail here, not on the first
 /// read.
 pub async fn open(location: &str, options: &SourceOptions) -> Result<Arc<dyn ByteSource>> {

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use coh5_io::testing::{HttpServer, S3Server};
-use coh5_io::{open, BlockCache, ByteSource, Error, SourceOptions};
+use coh5_io::{
+    open, BlockCache, ByteSource, Error, SourceOptions, DEFAULT_FIRST_READ, FIRST_READ_PART,
+};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
 
@@ -57,9 +59,17 @@ fn ranges_for(len: u64) -> Vec<Range<u64>> {
 async fn check_source(src: Arc<dyn ByteSource>, want: &[u8]) {
     let len = want.len() as u64;
     assert_eq!(src.size().await.unwrap(), len, "{}", src.location());
-    // A remote open fetched the first bytes with the size; the first read they cover is free.
+    // A remote open fetched the first bytes with the size; reads take them without a request
+    // until all have been served (as an open reads them), then go to the store.
+    let before = src.stats().snapshot();
+    let first = len.min(DEFAULT_FIRST_READ);
     assert_eq!(src.read_range(0..1).await.unwrap(), want[..1]);
+    assert_eq!(
+        src.read_range(0..first).await.unwrap(),
+        want[..first as usize]
+    );
     let at_open = src.stats().snapshot();
+    assert_eq!(at_open.since(&before).requests, 0, "{}", src.location());
 
     let ranges = ranges_for(len);
     let mut expected_bytes = 0;
@@ -129,10 +139,14 @@ fn http_range_reads_match_local_files() {
             let src = open(&url, &SourceOptions::default()).await.unwrap();
             assert_eq!(src.location(), url);
             let s = src.stats().snapshot();
-            assert_eq!(s.requests, 1, "open issues one GET");
+            assert_eq!(
+                s.requests,
+                DEFAULT_FIRST_READ / FIRST_READ_PART,
+                "open issues the GETs of the first read at once (refused past the end)"
+            );
             assert_eq!(
                 s.bytes,
-                want.len().min(1 << 20) as u64,
+                want.len().min(DEFAULT_FIRST_READ as usize) as u64,
                 "of the first bytes"
             );
             check_source(src, &want).await;

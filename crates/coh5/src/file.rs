@@ -16,7 +16,7 @@ use coh5_format::object_header::{ObjectHeader, RawMessage};
 use coh5_format::sohm::SharedMessageTable;
 use coh5_format::superblock::Superblock;
 use coh5_format::{Context, Cursor, Error as FormatError, Reader};
-use coh5_io::{trace, ByteSource, SourceOptions};
+use coh5_io::{read_planned, trace, ByteSource, PlanOptions, SourceOptions};
 
 use crate::error::{Error, Result};
 use crate::meta::{
@@ -113,10 +113,16 @@ impl File {
         let (size, first) = {
             let _purpose = trace::enter(trace::SUPERBLOCK);
             let size = block_on(source.size())?;
-            // One speculative read brings the superblock, the root group and, in a paged file,
-            // the whole first page of metadata. Its bytes count as used only as the decoders
-            // read them from the cache it seeds.
-            let first = block_on(trace::widened(source.read_range(0..size.min(FIRST_READ))))?;
+            // One speculative round trip brings the superblock, the root group and, in a file
+            // whose metadata is aggregated, usually all of it. Its bytes count as used only as
+            // the decoders read them from the cache it seeds.
+            let first = block_on(trace::widened(read_planned(
+                source.as_ref(),
+                &[0..size.min(FIRST_READ)],
+                &PlanOptions::for_source(source.as_ref()),
+            )))?
+            .pop()
+            .unwrap_or_default();
             (size, first)
         };
         let mut meta = MetaSource::new(source, size, DEFAULT_BLOCK, logged);
@@ -131,18 +137,18 @@ impl File {
             .extension
             .map(|a| superblock.ctx.base_address.saturating_add(a));
         // libhdf5 writes the superblock extension at close, after nearly all of a file's
-        // metadata: when it lies past the first read, the bytes up to a little past it are the
-        // metadata, fetched now in the same round trip that reads the extension. In a paged
-        // file these are the used part of page 0, so the rest of the page is not read.
-        let through_extension = extension.and_then(|at| through_extension(first.len() as u64, at));
+        // metadata: the bytes up to a little past it are the metadata. What of them the first
+        // read lacks is fetched now, in the same round trip that reads the extension. In a
+        // paged file these are the used part of page 0, so the rest of the page is not read.
+        let through_extension = extension.and_then(through_extension);
         let first = match through_extension {
-            Some(end) => {
+            Some(end) if end > first.len() as u64 => {
                 let prefix = meta.extend_prefix(first, end)?;
                 // Blocks the prefix ends on, so all of it stays cached.
                 meta.set_block_size(PAGED_BLOCK, prefix.clone());
                 prefix
             }
-            None => first,
+            _ => first,
         };
         let mut file = Inner {
             location: location.clone(),

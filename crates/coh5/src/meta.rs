@@ -23,16 +23,16 @@ use crate::runtime::block_on;
 /// the latency-bandwidth product (20 ms x 50 MB/s) brings most of such a cluster in one request
 /// for about half a round trip of transfer time.
 pub const DEFAULT_BLOCK: u64 = 512 * 1024;
-/// Bytes fetched by the first request of an open: the superblock and whatever metadata follows
-/// it. 1 MiB is about the latency-bandwidth product of a cloud read (20 ms × 50 MB/s), so the
-/// speculation costs at most about one extra round trip of transfer time. A paged file's
-/// first page (all of its metadata) is completed by one more request once the page size is
-/// known.
-pub const FIRST_READ: u64 = 1 << 20;
-/// When the superblock extension (which names a paged file's page size) lies past the first
-/// read but before this offset, the file's first bytes through the extension are fetched at
-/// once: libhdf5 writes the extension at the end of the metadata, which in a paged file is
-/// still page 0 (8 MiB is the largest page NASA's cloud-optimized granules use).
+/// Bytes fetched by the first round trip of an open: the superblock and whatever metadata
+/// follows it, in parallel parts of 1 MiB (about the latency-bandwidth product of a cloud read,
+/// 20 ms × 50 MB/s), so the speculation costs about one part's transfer time. libhdf5 keeps a
+/// file's metadata near its start when it aggregates it (always in paged files): 4 MiB holds
+/// all of it for most granules, so opening and resolving paths take no further round trip.
+pub const FIRST_READ: u64 = 4 << 20;
+/// When the superblock extension (which names a paged file's page size) lies before this
+/// offset, the file's first bytes through the extension are its metadata: libhdf5 writes the
+/// extension at the end of the metadata, which in a paged file is still page 0 (8 MiB is the
+/// largest page NASA's cloud-optimized granules use).
 pub const FIRST_PAGE_GUESS: u64 = 8 << 20;
 /// Metadata block of paged files once their metadata is read (or, for a subset, wanted piece
 /// by piece): a quarter MiB brings a cluster of headers in one request without reaching far
@@ -44,11 +44,11 @@ pub const PAGED_BLOCK: u64 = 256 * 1024;
 /// last metadata ends 85 KiB past the extension).
 const EXTENSION_ROOM: u64 = 128 * 1024;
 
-/// Where the open's prefix read ends when the superblock extension (at absolute offset `at`)
-/// lies past the `first_len` bytes of the first read but within [`FIRST_PAGE_GUESS`]: a
-/// little past the extension, on a [`PAGED_BLOCK`] boundary so the whole prefix stays cached.
-pub fn through_extension(first_len: u64, at: u64) -> Option<u64> {
-    (at >= first_len && at < FIRST_PAGE_GUESS).then(|| {
+/// Where the metadata prefix of a file ends when its superblock extension (at absolute offset
+/// `at`) lies within [`FIRST_PAGE_GUESS`]: a little past the extension, on a [`PAGED_BLOCK`]
+/// boundary so the whole prefix stays cached. The open reads what of it the first read lacks.
+pub fn through_extension(at: u64) -> Option<u64> {
+    (at < FIRST_PAGE_GUESS).then(|| {
         at.saturating_add(EXTENSION_ROOM)
             .next_multiple_of(PAGED_BLOCK)
     })

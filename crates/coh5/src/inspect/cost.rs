@@ -8,8 +8,8 @@
 //!   costs `rtt + bytes / bandwidth`.
 //! - **coh5**: metadata through its block cache (aligned blocks, adjacent missing blocks of one
 //!   read fetched together), simulated over the same read sequence, one request per miss, one
-//!   after another because each structure points at the next. A paged file's page 0 is
-//!   completed in one round trip of parallel parts. Dataset reads are planned: the chunks go in
+//!   after another because each structure points at the next, after the open's first round
+//!   trip of parallel parts (see [`coh5_first_read`]). Dataset reads are planned: the chunks go in
 //!   batches of [`BATCH_BYTES`] through the range planner (`coh5_io::Plan`, the same code the
 //!   reader runs: touching ranges joined, long spans split), [`DEFAULT_CONCURRENCY`] requests in
 //!   flight; the read costs `ceil(requests / concurrency) × rtt + bytes / bandwidth`.
@@ -97,12 +97,14 @@ pub fn libhdf5_metadata(
     e
 }
 
-/// coh5's speculative first read at open (`meta::FIRST_READ` bytes from offset 0): one request,
-/// after which the whole blocks it covers (and the short last block when it reaches the end of
-/// the file) are cached. When the superblock extension (at absolute offset `extension`) lies
-/// past it but within `meta::FIRST_PAGE_GUESS`, the open fetches the bytes through the
-/// extension (`meta::through_extension`) in parallel parts; otherwise, in a paged file whose
-/// page is larger, parts complete page 0.
+/// coh5's speculative first round trip at open (`meta::FIRST_READ` bytes from offset 0):
+/// parallel GETs of `coh5_io::FIRST_READ_PART` bytes, sent before the object's size is known,
+/// so a small file's parts past its end are asked for (and refused) too. Afterwards the whole
+/// blocks it covers (and the short last block when it reaches the end of the file) are cached.
+/// When the superblock extension (at absolute offset `extension`) lies within
+/// `meta::FIRST_PAGE_GUESS`, the open completes the bytes through the extension
+/// (`meta::through_extension`) in parallel parts; otherwise, in a paged file whose page is
+/// larger, parts complete page 0.
 pub fn coh5_first_read(
     block: u64,
     file_size: u64,
@@ -112,18 +114,25 @@ pub fn coh5_first_read(
 ) -> Estimate {
     let block = block.max(1);
     let len = file_size.min(crate::meta::FIRST_READ);
-    let mut e = Estimate::default();
     if len == 0 {
-        return e;
+        return Estimate::default();
     }
-    e.add_sequential(p, len);
+    let mut e = Estimate {
+        requests: crate::meta::FIRST_READ.div_ceil(coh5_io::FIRST_READ_PART),
+        bytes: len,
+        round_trips: 1,
+        seconds: p.rtt + len as f64 / p.bandwidth,
+    };
     let mut have = len;
-    if let Some(end) = extension.and_then(|at| crate::meta::through_extension(len, at)) {
-        let end = end.min(file_size);
-        e = e.plus(planned_range(len..end, p));
+    let prefix = extension.and_then(crate::meta::through_extension);
+    if let Some(end) = prefix
+        .map(|end| end.min(file_size))
+        .filter(|&end| end > have)
+    {
+        e = e.plus(planned_range(have..end, p));
         have = end;
     }
-    if block > have && file_size > have {
+    if prefix.is_none() && block > have && file_size > have {
         // A paged file whose page is larger than what was read: the open completes page 0.
         e = e.plus(planned_range(have..block.min(file_size), p));
         have = block.min(file_size);
