@@ -116,9 +116,10 @@ impl File {
             // One speculative round trip brings the superblock, the root group and, in a file
             // whose metadata is aggregated, usually all of it. Its bytes count as used only as
             // the decoders read them from the cache it seeds.
+            let first_read = 0..size.min(FIRST_READ);
             let first = block_on(trace::widened(read_planned(
                 source.as_ref(),
-                &[0..size.min(FIRST_READ)],
+                std::slice::from_ref(&first_read),
                 &PlanOptions::for_source(source.as_ref()),
             )))?
             .pop()
