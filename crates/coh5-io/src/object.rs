@@ -19,10 +19,12 @@
 //!   attempts and last cause.
 
 use std::ops::Range;
+use std::pin::pin;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use futures::future::{select, Either};
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt};
@@ -36,6 +38,8 @@ use crate::{ByteSource, Error, Result, Stats};
 /// Bytes of the GETs that learn the object's size: coh5's open reads the first 4 MiB anyway
 /// (see `coh5::meta::FIRST_READ`), so learning the size costs no extra round trip.
 pub const DEFAULT_FIRST_READ: u64 = 4 << 20;
+/// Least time the speculative parts of the first read are waited for after its first part.
+const MIN_GRACE: Duration = Duration::from_millis(50);
 /// The first read goes out as parallel GETs of this size: at 50 MB/s per connection a MiB
 /// arrives in about 20 ms, where 4 MiB over one connection would take 80 ms.
 pub const FIRST_READ_PART: u64 = 1 << 20;
@@ -308,22 +312,42 @@ impl ObjectStoreSource {
     async fn learn_size(&self) -> Result<u64> {
         if self.first_read > 0 {
             let part = FIRST_READ_PART.min(self.first_read);
-            let later = (1..self.first_read.div_ceil(part))
+            let ranges: Vec<Range<u64>> = (1..self.first_read.div_ceil(part))
                 .map(|k| k * part..((k + 1) * part).min(self.first_read))
-                .map(|r| self.speculate(r));
-            let (first, later) =
-                futures::join!(self.fetch(0..part), futures::future::join_all(later));
+                .collect();
+            // Each speculative part lands in its slot, so the ones in by the deadline are kept.
+            let slots: Vec<OnceLock<Bytes>> = ranges.iter().map(|_| OnceLock::new()).collect();
+            let later = ranges.into_iter().zip(&slots).map(|(r, slot)| async move {
+                if let Some(bytes) = self.speculate(r).await {
+                    let _ = slot.set(bytes);
+                }
+            });
+            let t0 = Instant::now();
+            let mut first = pin!(self.fetch(0..part));
+            let mut later = pin!(futures::future::join_all(later));
+            let first = match select(first.as_mut(), later.as_mut()).await {
+                Either::Left((Ok(first), later)) => {
+                    // The parts went out together: one not in after about as long again is
+                    // slow or stalled, and reading its bytes when needed beats holding the open
+                    // back until its stall timeout.
+                    let grace = t0.elapsed().max(MIN_GRACE);
+                    let _ = timeout(grace, later).await;
+                    Ok(first)
+                }
+                Either::Left((Err(e), _)) => Err(e),
+                Either::Right((_, first)) => first.await,
+            };
             match first {
                 Ok(bytes) => {
                     if let Some(meta) = self.version.get() {
                         // Keep the parts that continue the first without a gap.
                         let mut whole = BytesMut::from(bytes.as_ref());
                         let mut full = bytes.len() as u64 == part;
-                        for next in later {
-                            match next {
+                        for next in &slots {
+                            match next.get() {
                                 Some(b) if full => {
                                     full = b.len() as u64 == part;
-                                    whole.extend_from_slice(&b);
+                                    whole.extend_from_slice(b);
                                 }
                                 _ => break,
                             }
@@ -519,6 +543,113 @@ mod tests {
         // Later reads go to the store.
         assert_eq!(src.read_range(3..5).await.unwrap(), &data[3..5]);
         assert_eq!(src.stats().snapshot().requests, 5);
+    }
+
+    /// An in-memory store whose first GET of a range starting at `stall_from` or later hangs.
+    #[derive(Debug)]
+    struct StallOnce {
+        inner: InMemory,
+        stall_from: u64,
+        stalled: std::sync::atomic::AtomicBool,
+    }
+
+    impl std::fmt::Display for StallOnce {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "StallOnce")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for StallOnce {
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: object_store::PutPayload,
+            opts: object_store::PutOptions,
+        ) -> object_store::Result<object_store::PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: object_store::PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+            self.inner.put_multipart_opts(location, opts).await
+        }
+
+        async fn get_opts(
+            &self,
+            location: &Path,
+            options: GetOptions,
+        ) -> object_store::Result<object_store::GetResult> {
+            let late =
+                matches!(&options.range, Some(GetRange::Bounded(r)) if r.start >= self.stall_from);
+            if late && !self.stalled.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            self.inner.get_opts(location, options).await
+        }
+
+        fn delete_stream(
+            &self,
+            locations: futures::stream::BoxStream<'static, object_store::Result<Path>>,
+        ) -> futures::stream::BoxStream<'static, object_store::Result<Path>> {
+            self.inner.delete_stream(locations)
+        }
+
+        fn list(
+            &self,
+            prefix: Option<&Path>,
+        ) -> futures::stream::BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&Path>,
+        ) -> object_store::Result<object_store::ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+
+        async fn copy_opts(
+            &self,
+            from: &Path,
+            to: &Path,
+            options: object_store::CopyOptions,
+        ) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_part_of_the_first_read_does_not_hold_the_open() {
+        let data: Vec<u8> = (0..(3 * FIRST_READ_PART + 9))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let inner = InMemory::new();
+        inner
+            .put(&Path::from("a.h5"), Bytes::from(data.clone()).into())
+            .await
+            .unwrap();
+        let store = Arc::new(StallOnce {
+            inner,
+            stall_from: 2 * FIRST_READ_PART,
+            stalled: Default::default(),
+        });
+        let src = ObjectStoreSource::new(store, Path::from("a.h5"), "memory:///a.h5");
+        let t0 = Instant::now();
+        assert_eq!(src.size().await.unwrap(), data.len() as u64);
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        let kept = src.prefetched.lock().unwrap().as_ref().unwrap().bytes.len() as u64;
+        assert_eq!(
+            kept,
+            2 * FIRST_READ_PART,
+            "the parts before the stalled one"
+        );
+        // The rest is fetched when read, and the read is whole.
+        let all = src.read_range(0..data.len() as u64).await.unwrap();
+        assert_eq!(&all[..], &data[..]);
     }
 
     #[tokio::test]
