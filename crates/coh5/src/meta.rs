@@ -28,7 +28,8 @@ pub const DEFAULT_BLOCK: u64 = 512 * 1024;
 /// 20 ms × 50 MB/s), so the speculation costs about one part's transfer time. libhdf5 keeps a
 /// file's metadata near its start when it aggregates it (always in paged files): 4 MiB holds
 /// all of it for most granules, so opening and resolving paths take no further round trip.
-pub const FIRST_READ: u64 = 4 << 20;
+/// An object store source fetches these bytes with the size, in the same round trip.
+pub const FIRST_READ: u64 = coh5_io::DEFAULT_FIRST_READ;
 /// When the superblock extension (which names a paged file's page size) lies before this
 /// offset, the file's first bytes through the extension are its metadata: libhdf5 writes the
 /// extension at the end of the metadata, which in a paged file is still page 0 (8 MiB is the
