@@ -377,12 +377,17 @@ impl ObjectStoreSource {
     /// One attempt at `range` while the object's size is unknown. Any failure (a range wholly
     /// past the end among them) only leaves these bytes to be fetched when they are read.
     async fn speculate(&self, range: Range<u64>) -> Option<Bytes> {
-        let t0 = Instant::now();
+        let mut report = Report {
+            source: self,
+            range: range.clone(),
+            t0: Instant::now(),
+            bytes: 0,
+            error: Some("cancelled: the open stopped waiting for it".into()),
+        };
         let mut buf = BytesMut::new();
-        let outcome = self.attempt(range.clone(), &mut buf).await;
-        let error = outcome.as_ref().err().map(ToString::to_string);
-        self.stats
-            .request(&self.location, range, t0, buf.len() as u64, 1, error);
+        let outcome = self.attempt(range, &mut buf).await;
+        report.bytes = buf.len() as u64;
+        report.error = outcome.as_ref().err().map(ToString::to_string);
         outcome.ok().map(|()| buf.freeze())
     }
 
@@ -404,6 +409,30 @@ impl ObjectStoreSource {
             *slot = None;
         }
         Some(bytes)
+    }
+}
+
+/// A speculative request's entry in the stats and the trace, made when it is dropped: whether it
+/// finished or the open stopped waiting for it, a request that went out is counted.
+struct Report<'a> {
+    source: &'a ObjectStoreSource,
+    range: Range<u64>,
+    t0: Instant,
+    bytes: u64,
+    error: Option<String>,
+}
+
+impl Drop for Report<'_> {
+    fn drop(&mut self) {
+        let s = self.source;
+        s.stats.request(
+            &s.location,
+            self.range.clone(),
+            self.t0,
+            self.bytes,
+            1,
+            self.error.take(),
+        );
     }
 }
 
@@ -641,6 +670,11 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(src.size().await.unwrap(), data.len() as u64);
         assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        assert_eq!(
+            src.stats().snapshot().requests,
+            4,
+            "the cancelled part is counted too"
+        );
         let kept = src.prefetched.lock().unwrap().as_ref().unwrap().bytes.len() as u64;
         assert_eq!(
             kept,
