@@ -340,23 +340,9 @@ impl ObjectStoreSource {
             match first {
                 Ok(bytes) => {
                     if let Some(meta) = self.version.get() {
-                        // Keep the parts that continue the first without a gap.
-                        let mut whole = BytesMut::from(bytes.as_ref());
-                        let mut full = bytes.len() as u64 == part;
-                        for next in &slots {
-                            match next.get() {
-                                Some(b) if full => {
-                                    full = b.len() as u64 == part;
-                                    whole.extend_from_slice(b);
-                                }
-                                _ => break,
-                            }
-                        }
+                        let bytes = joined(bytes, slots.iter().map(OnceLock::get), part);
                         *self.prefetched.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some(Prefetched {
-                                bytes: whole.freeze(),
-                                served: 0,
-                            });
+                            Some(Prefetched { bytes, served: 0 });
                         return Ok(meta.size);
                     }
                 }
@@ -410,6 +396,23 @@ impl ObjectStoreSource {
         }
         Some(bytes)
     }
+}
+
+/// The first part of the first read followed by the later parts that continue it without a
+/// gap: each part before them full (`part` bytes), none missing.
+fn joined<'a>(first: Bytes, later: impl Iterator<Item = Option<&'a Bytes>>, part: u64) -> Bytes {
+    let mut whole = BytesMut::from(first.as_ref());
+    let mut last = first.len() as u64;
+    for b in later {
+        match b {
+            Some(b) if last == part => {
+                last = b.len() as u64;
+                whole.extend_from_slice(b);
+            }
+            _ => break,
+        }
+    }
+    whole.freeze()
 }
 
 /// A speculative request's entry in the stats and the trace, made when it is dropped: whether it
