@@ -92,13 +92,20 @@ impl<'a> Reader<'a> {
     /// Passes a prefetch hint for `len` bytes at each relative address in `addrs` to the
     /// source (undefined addresses and ranges past the end of the file are left out).
     pub fn prefetch(&self, addrs: &[u64], len: u64) {
+        let spans: Vec<(u64, u64)> = addrs.iter().map(|&a| (a, len)).collect();
+        self.prefetch_spans(&spans);
+    }
+
+    /// Passes one prefetch hint for spans of (relative address, length) of different sizes,
+    /// so that they are fetched together.
+    pub fn prefetch_spans(&self, spans: &[(u64, u64)]) {
         let size = self.src.size();
-        let ranges: Vec<std::ops::Range<u64>> = addrs
+        let ranges: Vec<std::ops::Range<u64>> = spans
             .iter()
-            .filter(|&&a| a != UNDEF_ADDR)
-            .map(|&a| self.absolute(a))
-            .filter(|&start| start < size)
-            .map(|start| start..start.saturating_add(len).min(size))
+            .filter(|&&(a, _)| a != UNDEF_ADDR)
+            .map(|&(a, len)| (self.absolute(a), len))
+            .filter(|&(start, _)| start < size)
+            .map(|(start, len)| start..start.saturating_add(len).min(size))
             .collect();
         if !ranges.is_empty() {
             self.src.prefetch(&ranges);

@@ -2,7 +2,7 @@
 //! table (v1 B-tree + local heap), link messages in the header (compact), or a fractal heap
 //! indexed by name hash (dense).
 
-use coh5_format::btree::v1::group_entries;
+use coh5_format::btree::v1::{group_entries_with, GROUP_NODE_PREFETCH};
 use coh5_format::btree::v2::{BTreeV2, Record, RecordContext};
 use coh5_format::heap::local::LocalHeap;
 use coh5_format::message::kind;
@@ -78,8 +78,16 @@ pub(crate) fn read_links(file: &Inner, header: &ObjectHeader) -> Result<Vec<Link
 
 fn symbol_table_links(file: &Inner, table: &SymbolTable) -> Result<Vec<Link>> {
     let r = file.reader();
+    // The heap of names and the tree of symbol nodes do not depend on each other: each step
+    // of the two goes out together (the heap's header with the tree's root, then the names
+    // with the symbol nodes), so an uncached group costs two round trips, not four.
+    r.prefetch_spans(&[
+        (table.local_heap, LocalHeap::header_len(&r.ctx)),
+        (table.btree, GROUP_NODE_PREFETCH),
+    ]);
+    let names = LocalHeap::data_span(&r, table.local_heap)?;
+    let entries = group_entries_with(&r, table.btree, &[names])?;
     let heap = LocalHeap::read(&r, table.local_heap)?;
-    let entries = group_entries(&r, table.btree)?;
     entries
         .into_iter()
         .map(|e| {

@@ -24,11 +24,27 @@ const SNOD_PREFETCH: u64 = 2048;
 /// Node type of chunk trees.
 const CHUNK_NODES: u8 = 1;
 
+/// Bytes of a group tree's root node with the default 2K = 32 children and 8-byte addresses
+/// and lengths: what to ask for ahead of reading it.
+pub const GROUP_NODE_PREFETCH: u64 = 8 + 2 * 8 + 33 * 8 + 32 * 8;
+
 /// Every symbol table entry of an old-style group, in B-tree (name) order.
 pub fn group_entries(r: &Reader, btree_address: u64) -> Result<Vec<SymbolTableEntry>> {
+    group_entries_with(r, btree_address, &[])
+}
+
+/// [`group_entries`], asking for the spans `also` (relative address, length) together with the
+/// first level of nodes below the root: the caller's next structure (the group's heap of names)
+/// then costs no round trip of its own.
+pub fn group_entries_with(
+    r: &Reader,
+    btree_address: u64,
+    also: &[(u64, u64)],
+) -> Result<Vec<SymbolTableEntry>> {
     let key_len = usize::from(r.ctx.sizeof_lengths);
     let mut entries = Vec::new();
     let mut walk = Walk::new(r, GROUP_NODES, key_len);
+    walk.also = also.to_vec();
     walk.node(btree_address, None, &mut |walk, _key, child| {
         walk.mark(child, SNOD)?;
         read_symbol_node(r, child, &mut entries)
@@ -89,6 +105,8 @@ struct Walk<'r, 'a> {
     node_type: u8,
     key_len: usize,
     visited: HashSet<u64>,
+    /// Spans asked for with the first prefetch of children (then cleared).
+    also: Vec<(u64, u64)>,
 }
 
 impl<'r, 'a> Walk<'r, 'a> {
@@ -98,6 +116,7 @@ impl<'r, 'a> Walk<'r, 'a> {
             node_type,
             key_len,
             visited: HashSet::new(),
+            also: Vec::new(),
         }
     }
 
@@ -170,12 +189,16 @@ impl<'r, 'a> Walk<'r, 'a> {
         // at most as many entries as a node of this tree can, which this node's size bounds;
         // a group leaf's children are symbol-table nodes (a chunk leaf's are raw chunks,
         // which are not metadata).
-        let children: Vec<u64> = entries.iter().map(|&(_, child)| child).collect();
-        if node_level > 0 {
-            r.prefetch(&children, len as u64);
-        } else if self.node_type == GROUP_NODES {
-            r.prefetch(&children, SNOD_PREFETCH);
+        let child_len = if node_level > 0 {
+            Some(len as u64)
+        } else {
+            (self.node_type == GROUP_NODES).then_some(SNOD_PREFETCH)
+        };
+        let mut spans = std::mem::take(&mut self.also);
+        if let Some(child_len) = child_len {
+            spans.extend(entries.iter().map(|&(_, child)| (child, child_len)));
         }
+        r.prefetch_spans(&spans);
         for (key, child) in entries {
             if node_level == 0 {
                 leaf(self, key, child)?;

@@ -20,11 +20,37 @@ pub struct LocalHeap {
 }
 
 impl LocalHeap {
+    /// Bytes of the header of a heap in a file with these address and length sizes.
+    pub fn header_len(ctx: &crate::read::Context) -> u64 {
+        8 + 2 * u64::from(ctx.sizeof_lengths) + u64::from(ctx.sizeof_offsets)
+    }
+
+    /// (address, size) of the data segment, from the header at `address`: a reader that also
+    /// needs other structures can ask for the names together with them.
+    pub fn data_span(r: &Reader, address: u64) -> Result<(u64, u64)> {
+        let (size, data_address) = Self::header(r, address)?;
+        Ok((data_address, size))
+    }
+
     /// Reads the header at `address` and then the data segment it points to.
     pub fn read(r: &Reader, address: u64) -> Result<LocalHeap> {
+        let (size, data_address) = Self::header(r, address)?;
+        let data = if size == 0 {
+            Bytes::new()
+        } else {
+            r.read(data_address, size, "local heap data segment")?
+        };
+        Ok(LocalHeap {
+            address,
+            data_address,
+            data,
+        })
+    }
+
+    /// (data segment size, data segment address) from the header at `address`.
+    fn header(r: &Reader, address: u64) -> Result<(u64, u64)> {
         let ctx = r.ctx;
-        let len = 8 + 2 * u64::from(ctx.sizeof_lengths) + u64::from(ctx.sizeof_offsets);
-        let head = r.cursor(address, len, STRUCTURE)?;
+        let head = r.cursor(address, Self::header_len(&ctx), STRUCTURE)?;
         let mut c = head.cursor();
         c.signature(b"HEAP")?;
         let version = c.u8()?;
@@ -39,16 +65,7 @@ impl LocalHeap {
         let size = c.length(&ctx)?;
         let _free_list = c.length(&ctx)?;
         let data_address = c.offset(&ctx)?;
-        let data = if size == 0 {
-            Bytes::new()
-        } else {
-            r.read(data_address, size, "local heap data segment")?
-        };
-        Ok(LocalHeap {
-            address,
-            data_address,
-            data,
-        })
+        Ok((size, data_address))
     }
 
     /// NUL-terminated string at `offset` in the data segment (without the NUL).
