@@ -41,8 +41,8 @@ pub fn get(
     }
     let mut datasets: Vec<Dataset> = Vec::with_capacity(paths.len());
     let mut selections = Vec::with_capacity(paths.len());
-    for p in paths {
-        let d = match file.object(p)? {
+    for (p, object) in paths.iter().zip(file.objects(paths)) {
+        let d = match object? {
             Object::Dataset(d) => d,
             _ => return Err(format!("{p}: not a dataset").into()),
         };

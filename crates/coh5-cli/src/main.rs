@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use coh5::manifest::{manifest, to_json, ManifestOptions};
-use coh5::{trace, File, RetryPolicy, SourceOptions};
+use coh5::{trace, Access, File, RetryPolicy, SourceOptions};
 
 #[derive(Parser)]
 #[command(
@@ -198,7 +198,13 @@ fn run_command(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             source,
             object,
         } => {
-            let file = File::open_with(source, &opts)?;
+            // A recursive listing visits every object; a group's listing opens its children.
+            let access = if *recursive {
+                Access::Walk
+            } else {
+                Access::Paths
+            };
+            let file = File::open_as(source, &opts, access)?;
             let out = std::io::stdout().lock();
             ls::list(
                 &file,
@@ -229,7 +235,7 @@ fn run_command(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             format,
             output,
         } => {
-            let file = File::open_with(source, &opts)?;
+            let file = File::open_as(source, &opts, Access::Paths)?;
             let format = format.unwrap_or_else(|| get::Format::default_for(output.as_deref()));
             let mut out: Box<dyn Write> = match output {
                 Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),

@@ -5,7 +5,8 @@
 //!
 //! Robustness, in one place:
 //! - **No HEAD.** The size comes from the `Content-Range` of a first GET of the object's first
-//!   MiB. The next MiBs up to [`DEFAULT_FIRST_READ`] are asked for in the same round trip, in
+//!   MiB. The next MiBs of the first read ([`DEFAULT_FIRST_READ`] unless configured) are asked
+//!   for in the same round trip, in
 //!   parallel GETs, before the size is known; the bytes are kept for the reads they cover (an
 //!   HDF5 open reads exactly them next). A HEAD is made only when the first GET cannot answer
 //!   (an empty object, a server without range support).
@@ -37,6 +38,7 @@ use crate::{ByteSource, Error, Result, Stats};
 
 /// Bytes of the GETs that learn the object's size: coh5's open reads the first 4 MiB anyway
 /// (see `coh5::meta::FIRST_READ`), so learning the size costs no extra round trip.
+/// [`crate::SourceOptions::first_read`] changes it.
 pub const DEFAULT_FIRST_READ: u64 = 4 << 20;
 /// Least time the speculative parts of the first read are waited for after its first part.
 const MIN_GRACE: Duration = Duration::from_millis(50);
@@ -541,16 +543,21 @@ mod tests {
         let s = src.stats().snapshot();
         assert_eq!(
             (s.requests, s.bytes),
-            (4, 10),
-            "one 10-byte GET and three parts past the end, refused; the reads need no more"
+            (DEFAULT_FIRST_READ / FIRST_READ_PART, 10),
+            "one 10-byte GET and the other parts past the end, refused; the reads need no more"
         );
         assert_eq!((s.retries, s.used), (0, 6), "distinct bytes 0..4 and 8..10");
     }
 
     #[tokio::test]
     async fn the_first_read_arrives_in_parallel_parts_that_serve_later_reads() {
-        let data: &'static [u8] =
-            Vec::leak((0..(2 * FIRST_READ_PART + 5)).map(|i| i as u8).collect());
+        // The last part of the first read is short: the object ends inside it.
+        let parts = DEFAULT_FIRST_READ / FIRST_READ_PART;
+        let data: &'static [u8] = Vec::leak(
+            (0..((parts - 1) * FIRST_READ_PART + 5))
+                .map(|i| i as u8)
+                .collect(),
+        );
         let store = store_with("a.h5", data).await;
         let src = ObjectStoreSource::new(store, Path::from("a.h5"), "memory:///a.h5");
         assert_eq!(src.size().await.unwrap(), data.len() as u64);
@@ -565,8 +572,8 @@ mod tests {
         let s = src.stats().snapshot();
         assert_eq!(
             (s.requests, s.bytes),
-            (4, data.len() as u64),
-            "four parts sent at once, the last past the end; nothing fetched twice"
+            (parts, data.len() as u64),
+            "the parts sent at once; nothing fetched twice"
         );
         assert!(
             src.prefetched.lock().unwrap().is_none(),
@@ -574,7 +581,7 @@ mod tests {
         );
         // Later reads go to the store.
         assert_eq!(src.read_range(3..5).await.unwrap(), &data[3..5]);
-        assert_eq!(src.stats().snapshot().requests, 5);
+        assert_eq!(src.stats().snapshot().requests, parts + 1);
     }
 
     /// An in-memory store whose first GET of a range starting at `stall_from` or later hangs.
@@ -656,7 +663,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_stalled_part_of_the_first_read_does_not_hold_the_open() {
-        let data: Vec<u8> = (0..(3 * FIRST_READ_PART + 9))
+        let parts = DEFAULT_FIRST_READ / FIRST_READ_PART;
+        let data: Vec<u8> = (0..(parts * FIRST_READ_PART + 9))
             .map(|i| (i % 251) as u8)
             .collect();
         let inner = InMemory::new();
@@ -666,7 +674,7 @@ mod tests {
             .unwrap();
         let store = Arc::new(StallOnce {
             inner,
-            stall_from: 2 * FIRST_READ_PART,
+            stall_from: (parts - 1) * FIRST_READ_PART,
             stalled: Default::default(),
         });
         let src = ObjectStoreSource::new(store, Path::from("a.h5"), "memory:///a.h5");
@@ -675,13 +683,13 @@ mod tests {
         assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
         assert_eq!(
             src.stats().snapshot().requests,
-            4,
+            parts,
             "the cancelled part is counted too"
         );
         let kept = src.prefetched.lock().unwrap().as_ref().unwrap().bytes.len() as u64;
         assert_eq!(
             kept,
-            2 * FIRST_READ_PART,
+            (parts - 1) * FIRST_READ_PART,
             "the parts before the stalled one"
         );
         // The rest is fetched when read, and the read is whole.

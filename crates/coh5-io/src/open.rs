@@ -48,7 +48,8 @@ pub async fn open(location: &str, options: &SourceOptions) -> Result<Arc<dyn Byt
         .map_err(|e| invalid(format!("cannot configure object store: {e}")))?;
     tracing::debug!(%location, ?scheme, %path, "opened object store");
     let source = ObjectStoreSource::new(Arc::from(store), path, location)
-        .with_retry(options.retry_policy().clone());
+        .with_retry(options.retry_policy().clone())
+        .with_first_read(options.first_read_bytes());
     source.size().await?;
     Ok(Arc::new(source))
 }

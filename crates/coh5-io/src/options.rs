@@ -29,6 +29,7 @@ pub struct SourceOptions {
     endpoint: Option<String>,
     allow_http: Option<bool>,
     retry: RetryPolicy,
+    first_read: Option<u64>,
 }
 
 impl SourceOptions {
@@ -83,6 +84,19 @@ impl SourceOptions {
     /// The retry policy remote sources get.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// Bytes a remote source fetches from the object's start with its size, in the first round
+    /// trip (default [`crate::DEFAULT_FIRST_READ`]): what the reader will read first. Past the
+    /// first MiB they go out as parallel GETs before the size is known.
+    pub fn first_read(mut self, bytes: u64) -> Self {
+        self.first_read = Some(bytes);
+        self
+    }
+
+    /// The first-read size remote sources get.
+    pub fn first_read_bytes(&self) -> u64 {
+        self.first_read.unwrap_or(crate::DEFAULT_FIRST_READ)
     }
 
     /// Any object_store configuration key (`aws_access_key_id`, `google_service_account`,
@@ -201,6 +215,7 @@ impl fmt::Debug for SourceOptions {
             .field("endpoint", &self.endpoint)
             .field("allow_http", &self.allow_http)
             .field("retry", &self.retry)
+            .field("first_read", &self.first_read)
             .finish()
     }
 }

@@ -21,17 +21,54 @@ use coh5_io::{read_planned, trace, ByteSource, PlanOptions, SourceOptions};
 use crate::error::{Error, Result};
 use crate::meta::{
     through_extension, MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK, PAGED_BLOCK,
+    PATHS_FIRST_READ,
 };
 use crate::object::Group;
 use crate::runtime::block_on;
 
-/// Metadata block of [`File::open_sparse`] in files without pages: a v1 chunk B-tree node of
+/// Metadata block of [`Access::Sparse`] in files without pages: a v1 chunk B-tree node of
 /// 64 entries is about 2.5 KiB, so 16 KiB reads little beyond the node that needs it.
 const SPARSE_BLOCK: u64 = 16 * 1024;
+/// Metadata block of [`Access::Paths`] in files without pages. A path through old-style
+/// groups reads each group's header, tree, heap and symbol nodes, which libhdf5 writes within
+/// some tens of KiB of each other: 128 KiB still brings such a cluster in one request (16 or
+/// 64 KiB cost a granule's `original` layout two to four more round trips for one variable),
+/// for a quarter of the default block's bytes and transfer time.
+const PATHS_BLOCK: u64 = 128 * 1024;
 
 /// Shared messages may point at another object header's message; a chain longer than this is a
 /// loop in a corrupt file (libhdf5 never writes chains at all).
 const MAX_SHARED_HOPS: usize = 4;
+
+/// What an open file's metadata will be used for, which decides how much of it the open
+/// fetches ahead: round trips against bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    /// Every object will be visited (a listing, a manifest, xarray's open): a metadata prefix
+    /// the superblock extension reveals is fetched whole at open, in the round trip that reads
+    /// the extension, so the walk needs no further one.
+    #[default]
+    Walk,
+    /// A few objects reached by path (reading some variables): a first read of 1 MiB, then the
+    /// metadata in blocks as the objects touch it (256 KiB in paged files, 128 KiB otherwise),
+    /// so reading a 13 MB variable of a granule with 2.7 MB of metadata does not fetch all of it.
+    Paths,
+    /// Many objects, little of each (a subset of some beams of a granule): the metadata prefix
+    /// at open as for a walk, otherwise a paged file's metadata in 256 KiB blocks and an
+    /// unpaged file's in 16 KiB blocks instead of 512 KiB, since the chunk-index nodes a
+    /// subset needs lie scattered among the chunks.
+    Sparse,
+}
+
+impl Access {
+    /// Bytes of the open's first round trip.
+    fn first_read(self) -> u64 {
+        match self {
+            Access::Paths => PATHS_FIRST_READ,
+            Access::Walk | Access::Sparse => FIRST_READ,
+        }
+    }
+}
 
 /// An open HDF5 file. Cheap to clone; all clones share one metadata cache.
 #[derive(Clone)]
@@ -65,9 +102,7 @@ impl File {
     /// Opens with explicit source options (credentials, endpoint, anonymous access...).
     pub fn open_with(location: &str, options: &SourceOptions) -> Result<File> {
         // Opening a remote object fetches its first bytes with its size (see coh5_io::open).
-        let _purpose = trace::enter(trace::SUPERBLOCK);
-        let source = block_on(coh5_io::open(location, options))?;
-        File::from_source_with(source, options.clone())
+        File::open_as(location, options, Access::Walk)
     }
 
     /// Opens an HDF5 file held by any byte source.
@@ -80,17 +115,22 @@ impl File {
         File::open_source(source, options, false)
     }
 
-    /// Opens a path or URL for reads that touch a few objects of a large file, such as a
-    /// subset of some beams of a granule: a paged file's metadata is then fetched in 256 KiB
-    /// blocks as the objects need them, instead of whole pages (the first one completed at
-    /// open) when it is not known where the metadata ends, and an unpaged file's in 16 KiB
-    /// blocks instead of 512 KiB. With 8 MiB
-    /// pages of which a few MiB hold metadata, and a read that needs part of it, this fetches
-    /// several times fewer bytes for one or two more round trips; a walk over every object is
-    /// better served by [`File::open_with`].
+    /// Opens a path or URL for the given use of its metadata ([`File::open_with`] is
+    /// [`Access::Walk`]). Past the first read, [`Access::Paths`] fetches a paged file's
+    /// metadata in 256 KiB blocks as objects need it, instead of the whole metadata prefix (or,
+    /// when it is not known where the metadata ends, the rest of the first page) at open: with
+    /// 8 MiB pages of which a few MiB hold metadata, a read that needs part of it fetches
+    /// several times fewer bytes for one or two more round trips.
+    pub fn open_as(location: &str, options: &SourceOptions, access: Access) -> Result<File> {
+        let _purpose = trace::enter(trace::SUPERBLOCK);
+        let options = options.clone().first_read(access.first_read());
+        let source = block_on(coh5_io::open(location, &options))?;
+        File::open_source_as(source, options, false, access)
+    }
+
+    /// [`File::open_as`] with [`Access::Sparse`]: for a subset of some beams of a granule.
     pub fn open_sparse(location: &str, options: &SourceOptions) -> Result<File> {
-        let source = block_on(coh5_io::open(location, options))?;
-        File::open_source_as(source, options.clone(), false, true)
+        File::open_as(location, options, Access::Sparse)
     }
 
     /// Opens a byte source; with `logged`, every metadata read is recorded (for inspection).
@@ -99,15 +139,15 @@ impl File {
         options: SourceOptions,
         logged: bool,
     ) -> Result<File> {
-        File::open_source_as(source, options, logged, false)
+        File::open_source_as(source, options, logged, Access::Walk)
     }
 
-    /// Opens a byte source; `sparse` as in [`File::open_sparse`].
+    /// Opens a byte source for `access`.
     fn open_source_as(
         source: Arc<dyn ByteSource>,
         options: SourceOptions,
         logged: bool,
-        sparse: bool,
+        access: Access,
     ) -> Result<File> {
         let location = source.location().to_string();
         let (size, first) = {
@@ -116,7 +156,7 @@ impl File {
             // One speculative round trip brings the superblock, the root group and, in a file
             // whose metadata is aggregated, usually all of it. Its bytes count as used only as
             // the decoders read them from the cache it seeds.
-            let first_read = 0..size.min(FIRST_READ);
+            let first_read = 0..size.min(access.first_read());
             let first = block_on(trace::widened(read_planned(
                 source.as_ref(),
                 std::slice::from_ref(&first_read),
@@ -138,12 +178,20 @@ impl File {
             .extension
             .map(|a| superblock.ctx.base_address.saturating_add(a));
         // libhdf5 writes the superblock extension at close, after nearly all of a file's
-        // metadata: the bytes up to a little past it are the metadata. What of them the first
-        // read lacks is fetched now, in the same round trip that reads the extension. In a
-        // paged file these are the used part of page 0, so the rest of the page is not read.
+        // metadata: the bytes up to a little past it are the metadata. For a walk, what of them
+        // the first read lacks is fetched now, in the same round trip that reads the extension.
+        // In a paged file these are the used part of page 0, so the rest of the page is not
+        // read. Otherwise blocks dividing the prefix are fetched as objects need them, starting
+        // with the prefix's tail from the extension on: libhdf5 writes it at close, with the
+        // continuations of headers that grew (an ATL03 group's links among them).
         let through_extension = extension.and_then(through_extension);
-        let first = match through_extension {
-            Some(end) if end > first.len() as u64 => {
+        let first = match (through_extension, extension) {
+            (Some(end), Some(at)) if access == Access::Paths => {
+                meta.set_block_size(PAGED_BLOCK, first.clone());
+                meta.prefetch(std::slice::from_ref(&(at..end)));
+                first
+            }
+            (Some(end), _) if end > first.len() as u64 => {
                 let prefix = meta.extend_prefix(first, end)?;
                 // Blocks the prefix ends on, so all of it stays cached.
                 meta.set_block_size(PAGED_BLOCK, prefix.clone());
@@ -173,7 +221,7 @@ impl File {
             .and_then(|f| f.page_size())
             .filter(|p| (DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(p));
         if let Some(page) = page {
-            if (sparse || through_extension.is_some()) && page % PAGED_BLOCK == 0 {
+            if (access != Access::Walk || through_extension.is_some()) && page % PAGED_BLOCK == 0 {
                 // The metadata is in hand (or, for a subset, wanted piece by piece): what is
                 // still missing is fetched in blocks that divide the page, so none straddles a
                 // metadata and a raw-data page.
@@ -182,11 +230,13 @@ impl File {
                 // Complete the first page, which holds the file's metadata, in one round trip.
                 file.meta.use_pages(page, first)?;
             }
-        } else if sparse {
+        } else if access == Access::Sparse {
             // Outside the first read, an unpaged file's metadata a subset needs is mostly
             // chunk-index B-tree nodes of a few KiB scattered among the chunks: small blocks
             // keep from fetching the raw data around each.
             file.meta.set_block_size(SPARSE_BLOCK, first);
+        } else if access == Access::Paths {
+            file.meta.set_block_size(PATHS_BLOCK, first);
         }
         Ok(File {
             inner: Arc::new(file),
@@ -381,12 +431,43 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Soft links followed while resolving one path; more means a loop.
 const MAX_SOFT_HOPS: usize = 40;
+/// Paths [`File::objects`] walks at once (a thread each).
+const MAX_PATH_THREADS: usize = 64;
 
 impl File {
     /// The object at an absolute path, following hard and soft links as libhdf5 does
     /// (external and user-defined links are reported, not followed).
     pub fn object(&self, path: &str) -> Result<crate::object::Object> {
         self.resolve(path, 0)
+    }
+
+    /// The objects at several absolute paths, resolved together: each path is walked on a
+    /// thread of its own, so the metadata reads of all the walks at one depth are in flight at
+    /// once (the cache fetches a block once however many walks wait for it) instead of one path
+    /// after another. Results are in the order of `paths`.
+    pub fn objects<S: AsRef<str> + Sync>(&self, paths: &[S]) -> Vec<Result<crate::object::Object>> {
+        if paths.len() < 2 {
+            return paths.iter().map(|p| self.object(p.as_ref())).collect();
+        }
+        let mut out = Vec::with_capacity(paths.len());
+        for batch in paths.chunks(MAX_PATH_THREADS) {
+            std::thread::scope(|scope| {
+                let walks: Vec<_> = batch
+                    .iter()
+                    .map(|p| scope.spawn(move || self.object(p.as_ref())))
+                    .collect();
+                for (walk, path) in walks.into_iter().zip(batch) {
+                    out.push(walk.join().unwrap_or_else(|_| {
+                        Err(Error::Object {
+                            location: self.location().to_string(),
+                            path: path.as_ref().to_string(),
+                            detail: "resolving the path panicked".into(),
+                        })
+                    }));
+                }
+            });
+        }
+        out
     }
 
     fn resolve(&self, path: &str, hops: usize) -> Result<crate::object::Object> {
@@ -401,8 +482,9 @@ impl File {
             let Object::Group(group) = &current else {
                 return Err(not_found());
             };
+            // Only the named child is opened: no prefetch of its siblings' headers.
             let link = group
-                .links()?
+                .links_unprefetched()?
                 .into_iter()
                 .find(|l| l.name == name.as_bytes())
                 .ok_or_else(not_found)?;

@@ -43,7 +43,7 @@ pub use convert::{Array, Element};
 pub use data::RawArray;
 pub use element::Value;
 pub use error::{Error, Result};
-pub use file::File;
+pub use file::{Access, File};
 pub use filters::filter_name;
 pub use link::{Link, LinkKind};
 pub use locations::expand;

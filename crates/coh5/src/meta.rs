@@ -27,9 +27,14 @@ pub const DEFAULT_BLOCK: u64 = 512 * 1024;
 /// follows it, in parallel parts of 1 MiB (about the latency-bandwidth product of a cloud read,
 /// 20 ms × 50 MB/s), so the speculation costs about one part's transfer time. libhdf5 keeps a
 /// file's metadata near its start when it aggregates it (always in paged files): 4 MiB holds
-/// all of it for most granules, so opening and resolving paths take no further round trip.
-/// An object store source fetches these bytes with the size, in the same round trip.
+/// all of it for most granules, so opening and walking every object take no further round
+/// trip. An object store source fetches these bytes with the size, in the same round trip.
 pub const FIRST_READ: u64 = coh5_io::DEFAULT_FIRST_READ;
+/// The first read of an open for a few paths ([`crate::Access::Paths`]): one GET of 1 MiB.
+/// libhdf5 lays metadata out in the order objects were made, so it holds the root group and
+/// an ATL03 granule's first beam; what a path needs beyond it comes in blocks. A read of one
+/// 13 MB photon variable then fetches a tenth of that again in metadata, not a third.
+pub const PATHS_FIRST_READ: u64 = coh5_io::FIRST_READ_PART;
 /// When the superblock extension (which names a paged file's page size) lies before this
 /// offset, the file's first bytes through the extension are its metadata: libhdf5 writes the
 /// extension at the end of the metadata, which in a paged file is still page 0 (8 MiB is the
@@ -47,7 +52,8 @@ const EXTENSION_ROOM: u64 = 128 * 1024;
 
 /// Where the metadata prefix of a file ends when its superblock extension (at absolute offset
 /// `at`) lies within [`FIRST_PAGE_GUESS`]: a little past the extension, on a [`PAGED_BLOCK`]
-/// boundary so the whole prefix stays cached. The open reads what of it the first read lacks.
+/// boundary so the whole prefix stays cached. An open for a walk reads what of it the first
+/// read lacks.
 pub fn through_extension(at: u64) -> Option<u64> {
     (at < FIRST_PAGE_GUESS).then(|| {
         at.saturating_add(EXTENSION_ROOM)

@@ -191,7 +191,7 @@ impl Group {
     /// trip instead of one per child.
     pub fn links(&self) -> Result<Vec<Link>> {
         let inner = &self.node.file.inner;
-        let links = read_links(inner, &self.node.header).map_err(|e| self.node.err(e))?;
+        let links = self.links_unprefetched()?;
         let reader = inner.reader();
         let headers: Vec<std::ops::Range<u64>> = links
             .iter()
@@ -205,6 +205,11 @@ impl Group {
             .collect();
         inner.meta.prefetch(&headers);
         Ok(links)
+    }
+
+    /// Every link, without prefetching the children's headers: for following one of them.
+    pub(crate) fn links_unprefetched(&self) -> Result<Vec<Link>> {
+        read_links(&self.node.file.inner, &self.node.header).map_err(|e| self.node.err(e))
     }
 
     /// Every link in increasing byte order of the name, as `h5ls` and the manifest list them.

@@ -77,6 +77,24 @@ fn byte_order_twins_agree_through_one_planned_read() {
     }
 }
 
+#[test]
+fn paths_resolved_together_match_one_by_one_in_order() {
+    let f = File::open(&corpus(BE_DATA)).expect("open");
+    let mut paths: Vec<String> = TWINS.iter().map(|t| format!("/{t}_be")).collect();
+    paths.insert(3, "/no_such_dataset".into());
+    paths.push("/Array_le".into());
+    let together = f.objects(&paths);
+    assert_eq!(together.len(), paths.len());
+    for (path, got) in paths.iter().zip(together) {
+        match (got, f.object(path)) {
+            (Ok(a), Ok(b)) => assert_eq!(a.address(), b.address(), "{path}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{path}"),
+            (a, b) => panic!("{path}: together {:?}, alone {:?}", a.is_ok(), b.is_ok()),
+        }
+    }
+    assert!(f.objects::<&str>(&[]).is_empty());
+}
+
 /// h5py's values of `path` as f64, via Python.
 fn h5py_values(file: &str, path: &str) -> Vec<f64> {
     let code = format!(

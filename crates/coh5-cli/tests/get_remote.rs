@@ -1,0 +1,108 @@
+//! `coh5 get` over HTTP against `coh5-store` serving the bundled sample granule (8 MiB pages,
+//! 2.6 MiB of metadata at the front): it opens with one 1 MiB GET instead of the four parallel
+//! ones of a walk, fetches only the metadata blocks its paths touch, and returns the values a
+//! local read does.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use coh5_store::{Config, Server};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `coh5 --trace TRACE ARGS...`; returns stdout and the trace's rows as
+/// (offset, bytes received, purpose).
+fn traced(args: &[&str], trace: &Path) -> (Vec<u8>, Vec<(u64, u64, String)>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_coh5"))
+        .arg("--trace")
+        .arg(trace)
+        .args(args)
+        .output()
+        .expect("run coh5");
+    assert!(
+        out.status.success(),
+        "coh5 {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(trace).expect("trace written");
+    let rows = csv
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            (
+                f[3].parse().expect("offset"),
+                f[5].parse().expect("bytes"),
+                f[6].to_string(),
+            )
+        })
+        .collect();
+    (out.stdout, rows)
+}
+
+fn metadata_bytes(rows: &[(u64, u64, String)]) -> u64 {
+    rows.iter()
+        .filter(|(_, _, purpose)| purpose != "raw-data")
+        .map(|(_, bytes, _)| bytes)
+        .sum()
+}
+
+#[test]
+fn get_reads_the_metadata_its_paths_touch_and_the_values_of_a_local_read() {
+    let server = Server::start(Config::new(repo())).expect("start coh5-store");
+    let url = server.url("samples", "ATL03_sample.h5");
+    let dir = std::env::temp_dir().join(format!("coh5-get-remote-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let paths = ["/gt1l/heights/h_ph", "/gt2r/heights/lat_ph"];
+
+    let (_, walk) = traced(&["ls", "-r", &url], &dir.join("walk.csv"));
+    let (remote, get) = traced(
+        &[&["get", url.as_str()][..], &paths, &["--format", "json"]].concat(),
+        &dir.join("get.csv"),
+    );
+
+    // A walk's open fetches the first 4 MiB in four parallel GETs; a read of two paths one MiB.
+    assert_eq!(
+        walk.iter().filter(|r| r.2 == "superblock").count(),
+        4,
+        "{walk:?}"
+    );
+    assert_eq!(get[0], (0, 1 << 20, "superblock".to_string()), "{get:?}");
+    assert!(
+        !get.iter().any(|r| r.0 == 1 << 20 && r.2 == "superblock"),
+        "no speculative part follows the first MiB: {get:?}"
+    );
+    let (read, listed) = (metadata_bytes(&get), metadata_bytes(&walk));
+    assert!(
+        read < listed && read <= 3 << 20,
+        "the read fetched {read} bytes of metadata, the walk {listed}: {get:?}"
+    );
+    assert!(get.iter().any(|r| r.2 == "raw-data"), "{get:?}");
+
+    let local = samples_get(&paths);
+    assert_eq!(
+        String::from_utf8_lossy(&remote),
+        String::from_utf8_lossy(&local),
+        "the same values over HTTP as from the local file"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn samples_get(paths: &[&str]) -> Vec<u8> {
+    let file = repo().join("samples/ATL03_sample.h5");
+    let out = Command::new(env!("CARGO_BIN_EXE_coh5"))
+        .arg("get")
+        .arg(&file)
+        .args(paths)
+        .args(["--format", "json"])
+        .output()
+        .expect("run coh5");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
