@@ -19,7 +19,7 @@ const STRUCTURE: &str = "object header";
 const CONT_STRUCTURE: &str = "object header continuation";
 
 /// Bytes read at once before the header's size is known; most headers fit.
-const SPECULATIVE_READ: u64 = 512;
+pub const SPECULATIVE_READ: u64 = 512;
 /// The version 1 prefix, including its alignment padding.
 const V1_PREFIX: u64 = 16;
 /// Version 1 message header: type, size, flags, three reserved bytes.
@@ -108,6 +108,13 @@ pub struct ObjectHeader {
 impl ObjectHeader {
     /// Reads the prefix and follows every continuation (cycle-checked, bounded).
     pub fn read(r: &Reader, address: u64) -> Result<ObjectHeader> {
+        Self::read_with(r, address, &[])
+    }
+
+    /// [`ObjectHeader::read`], asking for the spans `also` (relative address, length) together
+    /// with the continuations the first chunk names: a caller that knows its next structures
+    /// (a group's names and symbol nodes) gets them in the round trip of a distant continuation.
+    pub fn read_with(r: &Reader, address: u64, also: &[(u64, u64)]) -> Result<ObjectHeader> {
         let head = r.read_upto(address, SPECULATIVE_READ, STRUCTURE)?;
         let mut walk = Walk::new(address, r.ctx);
         let mut header = if head.starts_with(b"OHDR") {
@@ -116,6 +123,13 @@ impl ObjectHeader {
             read_v1_prefix(r, address, head, &mut walk)?
         };
         let tracked = header.flags & V2_ATTR_CREATION_ORDER_TRACKED != 0;
+        // The first chunk's continuations go out together (with `also`), not one by one.
+        let mut spans: Vec<(u64, u64)> =
+            walk.pending.iter().map(|c| (c.address, c.length)).collect();
+        if !spans.is_empty() {
+            spans.extend_from_slice(also);
+            r.prefetch_spans(&spans);
+        }
         while let Some(cont) = walk.pending.pop_front() {
             walk.enter(cont)?;
             let buf = r.read(cont.address, cont.length, CONT_STRUCTURE)?;
@@ -419,6 +433,7 @@ pub(crate) mod tests {
     use crate::message::SharedRef;
     use crate::superblock::Superblock;
     use crate::symbol_table_entry::SymbolTableEntry;
+    use crate::ReadAt;
 
     fn ctx() -> Context {
         Context::default()
@@ -495,6 +510,55 @@ pub(crate) mod tests {
         );
         assert_eq!(h.all(kind::DATASPACE).count(), 1);
         assert!(h.first(kind::LAYOUT).is_none());
+    }
+
+    /// Bytes in memory that record the prefetch hints they get.
+    struct Hinted {
+        bytes: Bytes,
+        hints: std::sync::Mutex<Vec<Vec<std::ops::Range<u64>>>>,
+    }
+
+    impl ReadAt for Hinted {
+        fn read_at(&self, offset: u64, len: u64) -> Result<Bytes> {
+            self.bytes.read_at(offset, len)
+        }
+        fn size(&self) -> u64 {
+            self.bytes.size()
+        }
+        fn prefetch(&self, ranges: &[std::ops::Range<u64>]) {
+            self.hints.lock().unwrap().push(ranges.to_vec());
+        }
+    }
+
+    #[test]
+    fn continuations_of_the_first_chunk_are_asked_for_together_with_the_callers_spans() {
+        // Two continuation chunks named by the first, at 80 and 120.
+        let mut msgs = v1_msg(kind::CONTINUATION, 0, &continuation(80, 24));
+        msgs.extend(v1_msg(kind::CONTINUATION, 0, &continuation(120, 24)));
+        let mut file = v1_header(&msgs, 1);
+        file.resize(80, 0);
+        file.extend(v1_msg(kind::COMMENT, 0, b"a\0"));
+        file.resize(120, 0);
+        file.extend(v1_msg(kind::COMMENT, 0, b"b\0"));
+        file.resize(200, 0);
+        let src = Hinted {
+            bytes: Bytes::from(file),
+            hints: Default::default(),
+        };
+        let h = ObjectHeader::read_with(&Reader::new(&src, ctx()), 0, &[(160, 8)]).unwrap();
+        assert_eq!(h.all(kind::COMMENT).count(), 2);
+        assert_eq!(
+            *src.hints.lock().unwrap(),
+            vec![vec![80..104, 120..144, 160..168]],
+            "one hint: both continuations and the caller's span"
+        );
+        // Without continuations there is nothing to wait for, so no hint is given.
+        let plain = Hinted {
+            bytes: Bytes::from(v1_header(&v1_msg(kind::COMMENT, 0, b"c\0"), 1)),
+            hints: Default::default(),
+        };
+        ObjectHeader::read_with(&Reader::new(&plain, ctx()), 0, &[(8, 8)]).unwrap();
+        assert!(plain.hints.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
+use coh5_format::btree::v1::{symbol_node_spans, GROUP_NODE_PREFETCH};
 use coh5_format::cache_image::{CacheImage, CacheImageMessage};
 use coh5_format::heap::fractal::FractalHeap;
 use coh5_format::heap::global::GlobalHeapCollection;
+use coh5_format::heap::local::LocalHeap;
 use coh5_format::message::file_space_info::FileSpaceInfo;
 use coh5_format::message::kind;
 use coh5_format::message::shared_message_table::SharedMessageTableMessage;
@@ -265,6 +267,11 @@ impl File {
     /// The root group.
     pub fn root(&self) -> Result<Group> {
         let addr = self.inner.superblock.root_object_header;
+        if let Some((btree, heap)) = self.inner.superblock.root_symbol_table {
+            if !lock(&self.inner.headers).contains_key(&addr) {
+                self.inner.read_root_header(addr, btree, heap);
+            }
+        }
         Group::open(self.clone(), "/".into(), addr)
     }
 }
@@ -333,6 +340,26 @@ impl Inner {
     }
 
     /// The object header at `addr`, decoded once per file.
+    /// Reads the root group's header into the cache, with the group's names and symbol nodes
+    /// (from the tree and heap a version 0/1 superblock caches) fetched in the round trip of
+    /// the header's continuations: libhdf5 moves the part of a root header that grows (its
+    /// attributes) to where the file ended, so listing the root would otherwise wait for that
+    /// read and then for its own. The hint only fetches; the links still come from the
+    /// header's symbol table message. Errors are left for the reads that follow.
+    fn read_root_header(&self, addr: u64, btree: u64, heap: u64) {
+        let r = self.reader();
+        r.prefetch_spans(&[
+            (addr, coh5_format::object_header::SPECULATIVE_READ),
+            (heap, LocalHeap::header_len(&r.ctx)),
+            (btree, GROUP_NODE_PREFETCH),
+        ]);
+        let mut also = symbol_node_spans(&r, btree).unwrap_or_default();
+        also.extend(LocalHeap::data_span(&r, heap).ok());
+        if let Ok(h) = ObjectHeader::read_with(&r, addr, &also) {
+            lock(&self.headers).insert(addr, Arc::new(h));
+        }
+    }
+
     pub fn header(&self, addr: u64) -> coh5_format::Result<Arc<ObjectHeader>> {
         if let Some(h) = lock(&self.headers).get(&addr) {
             return Ok(h.clone());

@@ -52,6 +52,33 @@ pub fn group_entries_with(
     Ok(entries)
 }
 
+/// (address, bytes to ask for) of the symbol nodes under a group tree's root when the root is a
+/// leaf (the tree of a group of up to 2K × 2K links, nearly every group), else none: for a
+/// reader that wants them fetched together with other structures before it walks the tree.
+pub fn symbol_node_spans(r: &Reader, btree_address: u64) -> Result<Vec<(u64, u64)>> {
+    let head = r.cursor(btree_address, 8, TREE)?;
+    let mut c = head.cursor();
+    c.signature(b"TREE")?;
+    let (node_type, level, used) = (c.u8()?, c.u8()?, usize::from(c.u16()?));
+    if node_type != GROUP_NODES || level != 0 {
+        return Ok(Vec::new());
+    }
+    let (offsets, key_len) = (
+        usize::from(r.ctx.sizeof_offsets),
+        usize::from(r.ctx.sizeof_lengths),
+    );
+    let len = 8 + 2 * offsets + (used + 1) * key_len + used * offsets;
+    let body = r.cursor(btree_address, len as u64, TREE)?;
+    let mut c = body.cursor();
+    c.skip(8 + 2 * offsets)?;
+    let mut spans = Vec::with_capacity(used);
+    for _ in 0..used {
+        c.skip(key_len)?;
+        spans.push((c.offset(&r.ctx)?, SNOD_PREFETCH));
+    }
+    Ok(spans)
+}
+
 /// One leaf record of a chunk B-tree: where a chunk is stored and which of it is filtered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkRecord {
@@ -287,6 +314,18 @@ mod tests {
         };
         let heap = LocalHeap::read(r, heap_addr).unwrap();
         let entries = group_entries(r, tree).unwrap();
+        // Under a leaf root the spans are the symbol nodes, which hold every entry.
+        let spans = symbol_node_spans(r, tree).unwrap();
+        let mut in_spans = 0;
+        for &(addr, len) in &spans {
+            let node = r.read(addr, 8, "test").unwrap();
+            assert_eq!(&node[..4], b"SNOD", "{path}: span at {addr}");
+            assert_eq!(len, SNOD_PREFETCH);
+            in_spans += usize::from(u16::from_le_bytes([node[6], node[7]]));
+        }
+        if !spans.is_empty() {
+            assert_eq!(in_spans, entries.len(), "{path}");
+        }
         let names: Vec<String> = entries
             .iter()
             .map(|e| String::from_utf8(heap.string_at(e.name_offset).unwrap().to_vec()).unwrap())
