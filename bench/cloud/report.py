@@ -69,6 +69,15 @@ def io_cell(run):
     return f"{prefix}{run['requests']} / {run['waves']} / {run['bytes'] / MB:.1f} / {rss}"
 
 
+def runs_per_cell(meta):
+    """'One run per cell', or which tools' cells are the median of repeated runs."""
+    repeated = {t: n for t, n in meta.get("repeats", {}).items() if n > 1}
+    if not repeated:
+        return "One run per cell"
+    tools = ", ".join(f"{TOOL_TITLES.get(t, t)}: median of {n}" for t, n in sorted(repeated.items()))
+    return f"One run per cell ({tools})"
+
+
 def render(meta, info, results, args):
     v = meta["versions"]
     lines = [
@@ -80,7 +89,7 @@ def render(meta, info, results, args):
         f"{meta['bandwidth_mbps']:g} MB/s per connection. Readers: {meta['coh5_version']}, "
         f"h5py {v['h5py']} (libhdf5 {v['libhdf5']}) with fsspec {v['fsspec']}, h5coro "
         f"{v['h5coro']}, kerchunk {v['kerchunk']} (zarr {v['zarr']}), xarray {v['xarray']} with "
-        f"h5netcdf {v['h5netcdf']}. One run per cell, each in a fresh process, capped at "
+        f"h5netcdf {v['h5netcdf']}. {runs_per_cell(meta)}, each in a fresh process, capped at "
         f"{meta['timeout']:.0f} s. Machine: {meta['cpus']} cores available, load average "
         f"{meta['load']:.2f} at the end; the whole benchmark took {meta['elapsed_s'] / 60:.0f} "
         "min.",
