@@ -12,20 +12,26 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Runs `coh5 --trace TRACE ARGS...`; returns stdout and the trace's rows as
-/// (offset, bytes received, purpose).
-fn traced(args: &[&str], trace: &Path) -> (Vec<u8>, Vec<(u64, u64, String)>) {
+/// Runs `coh5 ARGS...`, which must succeed; returns its stdout.
+fn coh5<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_coh5"))
-        .arg("--trace")
-        .arg(trace)
         .args(args)
         .output()
         .expect("run coh5");
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
     assert!(
         out.status.success(),
-        "coh5 {args:?}: {}",
+        "coh5 {shown:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
+}
+
+/// Runs `coh5 --trace TRACE ARGS...`; returns stdout and the trace's rows as
+/// (offset, bytes received, purpose).
+fn traced(args: &[&str], trace: &Path) -> (Vec<u8>, Vec<(u64, u64, String)>) {
+    let trace_arg = trace.to_string_lossy();
+    let stdout = coh5(&[&["--trace", trace_arg.as_ref()][..], args].concat());
     let csv = std::fs::read_to_string(trace).expect("trace written");
     let rows = csv
         .lines()
@@ -39,7 +45,7 @@ fn traced(args: &[&str], trace: &Path) -> (Vec<u8>, Vec<(u64, u64, String)>) {
             )
         })
         .collect();
-    (out.stdout, rows)
+    (stdout, rows)
 }
 
 fn metadata_bytes(rows: &[(u64, u64, String)]) -> u64 {
@@ -81,28 +87,13 @@ fn get_reads_the_metadata_its_paths_touch_and_the_values_of_a_local_read() {
     );
     assert!(get.iter().any(|r| r.2 == "raw-data"), "{get:?}");
 
-    let local = samples_get(&paths);
+    let file = repo().join("samples/ATL03_sample.h5");
+    let file = file.to_string_lossy();
+    let local = coh5(&[&["get", file.as_ref()][..], &paths, &["--format", "json"]].concat());
     assert_eq!(
         String::from_utf8_lossy(&remote),
         String::from_utf8_lossy(&local),
         "the same values over HTTP as from the local file"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn samples_get(paths: &[&str]) -> Vec<u8> {
-    let file = repo().join("samples/ATL03_sample.h5");
-    let out = Command::new(env!("CARGO_BIN_EXE_coh5"))
-        .arg("get")
-        .arg(&file)
-        .args(paths)
-        .args(["--format", "json"])
-        .output()
-        .expect("run coh5");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
