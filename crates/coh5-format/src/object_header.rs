@@ -123,9 +123,19 @@ impl ObjectHeader {
             read_v1_prefix(r, address, head, &mut walk)?
         };
         let tracked = header.flags & V2_ATTR_CREATION_ORDER_TRACKED != 0;
-        // The first chunk's continuations go out together (with `also`), not one by one.
-        let mut spans: Vec<(u64, u64)> =
-            walk.pending.iter().map(|c| (c.address, c.length)).collect();
+        // The first chunk's continuations go out together (with `also`), not one by one: as
+        // many as the walk will accept, so a corrupt header cannot make the hint fetch more
+        // than reading it would.
+        let (mut chunks, mut bytes) = (walk.chunks, walk.bytes);
+        let mut spans: Vec<(u64, u64)> = Vec::new();
+        for c in &walk.pending {
+            chunks += 1;
+            bytes = bytes.saturating_add(c.length);
+            if chunks > MAX_HEADER_CHUNKS || bytes > MAX_METADATA_BLOCK {
+                break;
+            }
+            spans.push((c.address, c.length));
+        }
         if !spans.is_empty() {
             spans.extend_from_slice(also);
             r.prefetch_spans(&spans);
@@ -559,6 +569,20 @@ pub(crate) mod tests {
         };
         ObjectHeader::read_with(&Reader::new(&plain, ctx()), 0, &[(8, 8)]).unwrap();
         assert!(plain.hints.lock().unwrap().is_empty());
+        // A continuation the walk refuses (larger than any metadata block) is not asked for.
+        let huge = Hinted {
+            bytes: Bytes::from(v1_header(
+                &v1_msg(
+                    kind::CONTINUATION,
+                    0,
+                    &continuation(40, MAX_METADATA_BLOCK + 1),
+                ),
+                1,
+            )),
+            hints: Default::default(),
+        };
+        assert!(ObjectHeader::read_with(&Reader::new(&huge, ctx()), 0, &[]).is_err());
+        assert!(huge.hints.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -97,12 +97,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Passes one prefetch hint for spans of (relative address, length) of different sizes,
-    /// so that they are fetched together.
+    /// so that they are fetched together. Spans longer than [`MAX_METADATA_BLOCK`] are left
+    /// out: reading them would be refused.
     pub fn prefetch_spans(&self, spans: &[(u64, u64)]) {
         let size = self.src.size();
         let ranges: Vec<std::ops::Range<u64>> = spans
             .iter()
-            .filter(|&&(a, _)| a != UNDEF_ADDR)
+            .filter(|&&(a, len)| a != UNDEF_ADDR && len <= MAX_METADATA_BLOCK)
             .map(|&(a, len)| (self.absolute(a), len))
             .filter(|&(start, _)| start < size)
             .map(|(start, len)| start..start.saturating_add(len).min(size))
