@@ -14,7 +14,12 @@ pub fn list(
     mut out: impl Write,
 ) -> Result<(), Box<dyn std::error::Error>> {
     match file.object(path)? {
-        Object::Group(g) => list_group(&g, recursive, long, &mut out, &mut Vec::new()),
+        Object::Group(g) => {
+            if recursive {
+                g.prefetch_subtree();
+            }
+            list_group(&g, recursive, long, &mut out, &mut Vec::new())
+        }
         Object::Dataset(d) => {
             writeln!(out, "{}", dataset_line(&d, long)?)?;
             Ok(())

@@ -458,8 +458,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Soft links followed while resolving one path; more means a loop.
 const MAX_SOFT_HOPS: usize = 40;
-/// Paths [`File::objects`] walks at once (a thread each).
-const MAX_PATH_THREADS: usize = 64;
 
 impl File {
     /// The object at an absolute path, following hard and soft links as libhdf5 does
@@ -473,28 +471,19 @@ impl File {
     /// once (the cache fetches a block once however many walks wait for it) instead of one path
     /// after another. Results are in the order of `paths`.
     pub fn objects<S: AsRef<str> + Sync>(&self, paths: &[S]) -> Vec<Result<crate::object::Object>> {
-        if paths.len() < 2 {
-            return paths.iter().map(|p| self.object(p.as_ref())).collect();
-        }
-        let mut out = Vec::with_capacity(paths.len());
-        for batch in paths.chunks(MAX_PATH_THREADS) {
-            std::thread::scope(|scope| {
-                let walks: Vec<_> = batch
-                    .iter()
-                    .map(|p| scope.spawn(move || self.object(p.as_ref())))
-                    .collect();
-                for (walk, path) in walks.into_iter().zip(batch) {
-                    out.push(walk.join().unwrap_or_else(|_| {
-                        Err(Error::Object {
-                            location: self.location().to_string(),
-                            path: path.as_ref().to_string(),
-                            detail: "resolving the path panicked".into(),
-                        })
-                    }));
-                }
-            });
-        }
-        out
+        crate::parallel::each(paths, |p| self.object(p.as_ref()))
+            .into_iter()
+            .zip(paths)
+            .map(|(found, path)| {
+                found.unwrap_or_else(|| {
+                    Err(Error::Object {
+                        location: self.location().to_string(),
+                        path: path.as_ref().to_string(),
+                        detail: "resolving the path panicked".into(),
+                    })
+                })
+            })
+            .collect()
     }
 
     fn resolve(&self, path: &str, hops: usize) -> Result<crate::object::Object> {

@@ -27,11 +27,13 @@ mod names;
 mod native;
 mod npy;
 mod object;
+mod parallel;
 mod paths;
 mod plain;
 mod read;
 mod runtime;
 pub mod selection;
+mod subtree;
 mod value;
 mod virtual_ds;
 
