@@ -339,7 +339,6 @@ impl Inner {
             .collect()
     }
 
-    /// The object header at `addr`, decoded once per file.
     /// Reads the root group's header into the cache, with the group's names and symbol nodes
     /// (from the tree and heap a version 0/1 superblock caches) fetched in the round trip of
     /// the header's continuations: libhdf5 moves the part of a root header that grows (its
@@ -355,16 +354,25 @@ impl Inner {
         ]);
         let mut also = symbol_node_spans(&r, btree).unwrap_or_default();
         also.extend(LocalHeap::data_span(&r, heap).ok());
-        if let Ok(h) = ObjectHeader::read_with(&r, addr, &also) {
-            lock(&self.headers).insert(addr, Arc::new(h));
-        }
+        let _ = self.header_with(addr, &also);
     }
 
+    /// The object header at `addr`, decoded once per file.
     pub fn header(&self, addr: u64) -> coh5_format::Result<Arc<ObjectHeader>> {
+        self.header_with(addr, &[])
+    }
+
+    /// [`Inner::header`], asking for the spans `also` with the header's continuations when it
+    /// is read (see [`ObjectHeader::read_with`]).
+    fn header_with(
+        &self,
+        addr: u64,
+        also: &[(u64, u64)],
+    ) -> coh5_format::Result<Arc<ObjectHeader>> {
         if let Some(h) = lock(&self.headers).get(&addr) {
             return Ok(h.clone());
         }
-        let h = Arc::new(ObjectHeader::read(&self.reader(), addr)?);
+        let h = Arc::new(ObjectHeader::read_with(&self.reader(), addr, also)?);
         lock(&self.headers).insert(addr, h.clone());
         Ok(h)
     }
