@@ -26,7 +26,9 @@ pub struct Dataspace {
     pub kind: SpaceKind,
     /// Current size of each dimension, slowest-changing first; empty unless `Simple`.
     pub dims: Vec<u64>,
-    /// Maximum sizes ([`UNLIMITED`] for unlimited), when the message stores them.
+    /// Maximum sizes ([`UNLIMITED`] for unlimited), when the message stores them. With length
+    /// fields shorter than 8 bytes, the writer's unlimited stays the all-ones number it reads
+    /// as, as libhdf5 reports it; [`widen_unlimited`] gives the meaning chunk indexes use.
     pub max_dims: Option<Vec<u64>>,
 }
 
@@ -117,20 +119,23 @@ impl Dataspace {
     }
 }
 
-/// `rank` maximum sizes, widening an all-ones value of a short length field to [`UNLIMITED`].
-fn read_max_sizes(c: &mut Cursor, ctx: &Context, rank: usize) -> Result<Vec<u64>> {
-    let width = usize::from(ctx.sizeof_lengths);
-    let all_ones = if width >= 8 {
-        u64::MAX
+/// The maximum size `max` as chunk indexes mean it: the writer's "unlimited" (all bits set) is
+/// [`UNLIMITED`] whatever the width of the file's length fields, though libhdf5 reports a short
+/// one as a number (see [`Dataspace::max_dims`]).
+pub fn widen_unlimited(max: u64, sizeof_lengths: u8) -> u64 {
+    let bits = 8 * u32::from(sizeof_lengths);
+    if bits < 64 && max == (1u64 << bits) - 1 {
+        UNLIMITED
     } else {
-        (1u64 << (8 * width)) - 1
-    };
-    let mut out = Vec::with_capacity(rank);
-    for _ in 0..rank {
-        let v = c.length(ctx)?;
-        out.push(if v == all_ones { UNLIMITED } else { v });
+        max
     }
-    Ok(out)
+}
+
+/// `rank` maximum sizes. An all-ones value is [`UNLIMITED`] only at 8 bytes: libhdf5 decodes a
+/// shorter length field as the number it holds, so a file written with 4-byte lengths reports
+/// an "unlimited" dimension as 4294967295, and so do we.
+fn read_max_sizes(c: &mut Cursor, ctx: &Context, rank: usize) -> Result<Vec<u64>> {
+    (0..rank).map(|_| c.length(ctx)).collect()
 }
 
 #[cfg(test)]
@@ -191,7 +196,12 @@ mod tests {
         assert_eq!(s.kind, SpaceKind::Scalar);
         let s = parse(&[2, 1, 1, 1, 5, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], &ctx(4)).unwrap();
         assert_eq!(s.dims, vec![5]);
-        assert!(s.is_unlimited(0));
+        // As libhdf5 reads it: 4-byte all-ones is the number 2^32 - 1, not unlimited.
+        assert_eq!(s.max_dims, Some(vec![u64::from(u32::MAX)]));
+        assert!(!s.is_unlimited(0));
+        assert_eq!(widen_unlimited(s.max_dims.unwrap()[0], 4), UNLIMITED);
+        assert_eq!(widen_unlimited(7, 4), 7);
+        assert_eq!(widen_unlimited(u64::from(u32::MAX), 8), u64::from(u32::MAX));
     }
 
     #[test]

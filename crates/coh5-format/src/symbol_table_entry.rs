@@ -21,9 +21,10 @@ pub struct SymbolTableEntry {
 }
 
 impl SymbolTableEntry {
-    /// Encoded size: two offsets, cache type, reserved word, scratch pad.
+    /// Encoded size: the name's heap offset (a length field, as libhdf5 decodes it), the
+    /// header address, cache type, reserved word, scratch pad.
     pub fn encoded_len(ctx: &Context) -> usize {
-        2 * usize::from(ctx.sizeof_offsets) + 8 + 16
+        usize::from(ctx.sizeof_lengths) + usize::from(ctx.sizeof_offsets) + 8 + 16
     }
 
     pub fn parse(c: &mut Cursor, ctx: &Context) -> Result<Self> {
@@ -50,5 +51,35 @@ impl SymbolTableEntry {
         let btree = c.offset(ctx).ok()?;
         let heap = c.offset(ctx).ok()?;
         Some((btree, heap))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libhdf5 reads the name offset at the width of lengths, the header address at the width
+    /// of offsets: a file with 4-byte offsets and 8-byte lengths has 36-byte entries.
+    #[test]
+    fn name_offset_is_a_length() {
+        let ctx = Context {
+            sizeof_offsets: 4,
+            sizeof_lengths: 8,
+            base_address: 0,
+        };
+        let mut b = Vec::new();
+        b.extend_from_slice(&24u64.to_le_bytes());
+        b.extend_from_slice(&0x1234u32.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&0x100u32.to_le_bytes());
+        b.extend_from_slice(&0x200u32.to_le_bytes());
+        b.extend_from_slice(&[0; 8]);
+        assert_eq!(SymbolTableEntry::encoded_len(&ctx), b.len());
+        let mut c = Cursor::new(&b, 0, "entry");
+        let e = SymbolTableEntry::parse(&mut c, &ctx).unwrap();
+        assert!(c.is_empty());
+        assert_eq!((e.name_offset, e.object_header), (24, 0x1234));
+        assert_eq!(e.cached_symbol_table(&ctx), Some((0x100, 0x200)));
     }
 }

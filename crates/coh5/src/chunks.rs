@@ -4,7 +4,7 @@
 use coh5_format::btree::v1::chunk_records;
 use coh5_format::btree::v2::{BTreeV2, Record, RecordContext};
 use coh5_format::chunk_index::{extensible_array, fixed_array, ChunkSlot};
-use coh5_format::dataspace::Dataspace;
+use coh5_format::dataspace::{widen_unlimited, Dataspace};
 use coh5_format::message::layout::{ChunkIndex, Layout};
 use coh5_format::{Error as FormatError, Reader, Result, UNDEF_ADDR};
 
@@ -79,10 +79,12 @@ impl Grid<'_> {
     }
 
     /// Bytes of the "chunk size" field of filtered records in v2 B-tree indexes: one more than
-    /// the bytes needed for an unfiltered chunk's size, at most 8 (layout version 4).
-    fn size_field_len(&self, sizeof_offsets: u8) -> usize {
+    /// the bytes needed for an unfiltered chunk's size, at most 8 (layout version 4); the width
+    /// of the file's length fields from layout version 5 (libhdf5 2.0) on, so a filter may grow
+    /// a chunk past any size.
+    fn size_field_len(&self, sizeof_lengths: u8) -> usize {
         if self.layout_version >= 5 {
-            return usize::from(sizeof_offsets);
+            return usize::from(sizeof_lengths);
         }
         let bits = 64 - self.chunk_bytes.leading_zeros() as usize;
         (bits.div_ceil(8) + 1).min(8)
@@ -135,7 +137,15 @@ pub(crate) fn stored(
         .try_fold(esize, |a, &n| a.checked_mul(n))
         .filter(|&n| n <= u64::from(u32::MAX) * 16)
         .ok_or_else(|| object_err(d, "chunk size overflows"))?;
-    let max_dims = space.max_dims.clone().unwrap_or_else(|| space.dims.clone());
+    let inner = &d.file().inner;
+    let reader = inner.reader();
+    let max_dims: Vec<u64> = match &space.max_dims {
+        Some(m) => m
+            .iter()
+            .map(|&x| widen_unlimited(x, reader.ctx.sizeof_lengths))
+            .collect(),
+        None => space.dims.clone(),
+    };
     let grid = Grid {
         dims: &space.dims,
         max_dims: &max_dims,
@@ -144,8 +154,7 @@ pub(crate) fn stored(
         layout_version: layout.version,
         filtered,
     };
-    let inner = &d.file().inner;
-    let chunks = list(&inner.reader(), layout.index, &grid).map_err(|e| inner.err(d.path(), e))?;
+    let chunks = list(&reader, layout.index, &grid).map_err(|e| inner.err(d.path(), e))?;
     Ok((chunk_bytes, chunks))
 }
 
@@ -275,7 +284,7 @@ pub(crate) fn list(r: &Reader, index: &ChunkIndex, grid: &Grid) -> Result<Vec<Ch
             let tree = BTreeV2::read(r, *address)?;
             let rc = RecordContext {
                 rank,
-                chunk_size_len: grid.size_field_len(r.ctx.sizeof_offsets),
+                chunk_size_len: grid.size_field_len(r.ctx.sizeof_lengths),
                 filtered: grid.filtered,
             };
             tree.records(r, &rc)?

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use coh5_filters::{decode_pipeline, decode_pipeline_into};
 use coh5_format::dataspace::{Dataspace, SpaceKind};
 use coh5_format::datatype::Datatype;
+use coh5_format::message::fill_value::WRITE_TIME_NEVER;
 use coh5_format::message::filter_pipeline::Filter;
 use coh5_format::message::kind;
 use coh5_format::message::layout::{Layout, FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS};
@@ -528,9 +529,14 @@ fn hi(s: &DimSelection) -> u64 {
     }
 }
 
-/// Fills `out` with the dataset's fill value (zero bytes when none is defined).
+/// Fills `out`, storage never written, with the dataset's fill value (zero bytes when none is
+/// defined). A fill time of "never" leaves such elements undefined: libhdf5 does not touch the
+/// caller's buffer, so a fresh one reads as zeros, and so do we.
 pub(crate) fn fill(d: &Dataset, esize: u64, out: &mut [u8]) -> Result<()> {
-    let value = d.fill_value()?.and_then(|f| f.value);
+    let value = d
+        .fill_value()?
+        .filter(|f| f.write_time != WRITE_TIME_NEVER)
+        .and_then(|f| f.value);
     if let Some(v) = value.filter(|v| v.len() as u64 == esize && esize > 0) {
         if v.iter().any(|&b| b != 0) {
             for (o, b) in out.iter_mut().zip(v.iter().cycle()) {

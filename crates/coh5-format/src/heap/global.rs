@@ -46,7 +46,9 @@ impl GlobalHeapCollection {
             ));
         }
         let data = r.read(address, size, STRUCTURE)?;
-        let objects = index_objects(&data, address, header_len, lengths)?;
+        // Headers are padded to eight bytes: with 4-byte lengths, 12 become 16.
+        let first_object = header_len.div_ceil(8) * 8;
+        let objects = index_objects(&data, address, first_object, lengths)?;
         Ok(GlobalHeapCollection {
             address,
             data,
@@ -80,12 +82,14 @@ impl GlobalHeapCollection {
 fn index_objects(
     data: &[u8],
     address: u64,
-    header_len: usize,
+    first_object: usize,
     lengths: usize,
 ) -> Result<Vec<(u16, usize, usize)>> {
-    let object_header = 8 + lengths;
+    // An object's header (index, reference count, reserved, size) is padded like the
+    // collection's, so its data starts eight-byte aligned.
+    let object_header = (8 + lengths).div_ceil(8) * 8;
     let mut objects: Vec<(u16, usize, usize)> = Vec::new();
-    let mut pos = header_len;
+    let mut pos = first_object.min(data.len());
     while data.len() - pos >= object_header {
         let at = address.saturating_add(pos as u64);
         let mut c = crate::read::Cursor::new(&data[pos..], at, STRUCTURE);
@@ -168,6 +172,32 @@ mod tests {
         assert!(g.object(2).is_none());
         assert!(g.object(u16::MAX).is_none());
         assert_eq!(g.indexes().collect::<Vec<_>>(), vec![1, 3]);
+    }
+
+    /// With 4-byte lengths the 12-byte collection and object headers are padded to 16.
+    #[test]
+    fn short_lengths_pad_the_collection_header() {
+        let mut v = b"GCOL\x01\0\0\0".to_vec();
+        v.extend_from_slice(&96u32.to_le_bytes());
+        v.extend_from_slice(&[0; 4]);
+        for (index, payload) in [(1u16, &b"abc"[..]), (2, b"0123456789")] {
+            v.extend_from_slice(&index.to_le_bytes());
+            v.extend_from_slice(&1u16.to_le_bytes());
+            v.extend_from_slice(&[0; 4]);
+            v.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            v.extend_from_slice(&[0; 4]);
+            v.extend_from_slice(payload);
+            v.resize(v.len() + payload.len().div_ceil(8) * 8 - payload.len(), 0);
+        }
+        v.resize(96, 0);
+        let b = Bytes::from(v);
+        let ctx = Context {
+            sizeof_lengths: 4,
+            ..Context::default()
+        };
+        let g = GlobalHeapCollection::read(&Reader::new(&b, ctx), 0).unwrap();
+        assert_eq!(g.object(1).unwrap(), &b"abc"[..]);
+        assert_eq!(g.object(2).unwrap(), &b"0123456789"[..]);
     }
 
     #[test]

@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""Write one randomized HDF5 file, reproducible from its seed, for differential tests.
+
+Usage: python3 make_file.py SEED OUT.h5
+
+Each seed draws the file's format knobs (library version bounds, user block, paged or default
+file space, metadata block size) and a random tree of groups (old-style, compact or dense links,
+tracked creation order), datasets (every datatype class h5py writes, both byte orders; scalar,
+empty, null and 1-4 dimensional dataspaces; compact, contiguous and chunked layouts with fixed or
+unlimited maxshape, so every chunk index libhdf5 picks; deflate, shuffle, fletcher32,
+scale-offset and LZF; fill values, unwritten chunks, resizes), attributes (compact and dense),
+committed datatypes, soft, external and extra hard links, and deletions that leave holes.
+The file is what libhdf5 wrote: the oracle then reads it with h5py (shared corpus golden.py).
+"""
+import os
+import sys
+
+import h5py
+import numpy as np
+
+LIBVERS = [("earliest", "latest"), ("v108", "latest"), ("v110", "latest"), ("latest", "latest")]
+ENDIAN = "<>"
+
+
+class Maker:
+    def __init__(self, seed):
+        self.r = np.random.default_rng(seed)
+        self.dense_attrs = False  # large attributes need the v1.8 format or later
+        self.references = True
+        self.unlimited = True
+        self.count = 0
+        self.datasets = []
+        self.groups = ["/"]
+        self.types = []
+
+    def pick(self, items):
+        return items[int(self.r.integers(len(items)))]
+
+    def chance(self, p):
+        return self.r.random() < p
+
+    def name(self, prefix):
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    # ---- datatypes and values ------------------------------------------------------------
+
+    def numeric(self):
+        e = self.pick(ENDIAN)
+        kind = self.pick(["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"])
+        return np.dtype(e + kind)
+
+    def dtype(self, depth=0):
+        """A random numpy dtype h5py can store; depth bounds nesting of compounds."""
+        roll = self.r.random()
+        if roll < 0.45 or depth > 1:
+            return self.numeric()
+        if roll < 0.5:
+            return np.dtype(self.pick(ENDIAN) + self.pick(["c8", "c16"]))
+        if roll < 0.55:
+            return np.dtype(bool)
+        if roll < 0.62:
+            return np.dtype(f"S{int(self.r.integers(1, 12))}")
+        if roll < 0.7:
+            return h5py.string_dtype(self.pick(["utf-8", "ascii"]))
+        if roll < 0.75:
+            base = self.pick(["i1", "u1", "i2", "i4", "u8"])
+            names = {f"E{i}": int(v) for i, v in enumerate(self.r.choice(100, 4, replace=False))}
+            return h5py.enum_dtype(names, basetype=np.dtype(self.pick(ENDIAN) + base))
+        if roll < 0.8:
+            # Little-endian base only: h5py hands back big-endian vlen elements unswapped, a
+            # known defect of the oracle (shared/conformance/SPEC.md §11).
+            return h5py.vlen_dtype(self.numeric().newbyteorder("<"))
+        if roll < 0.85:
+            return np.dtype(f"V{int(self.r.integers(1, 9))}")
+        if roll < 0.9:
+            shape = tuple(int(x) for x in self.r.integers(1, 4, int(self.r.integers(1, 3))))
+            return np.dtype((self.numeric(), shape))
+        if roll < 0.93:
+            return h5py.ref_dtype if self.references else self.numeric()
+        fields = []
+        for i in range(int(self.r.integers(1, 5))):
+            t = self.dtype(depth + 1)
+            if t is h5py.ref_dtype or h5py.check_vlen_dtype(t) is not None or t.kind == "O":
+                t = self.numeric()
+            fields.append((f"f{i}", t))
+        return np.dtype(fields)
+
+    def values(self, dt, shape):
+        """Random values of dtype dt in an array of shape."""
+        n = int(np.prod(shape, dtype=np.int64))
+        if h5py.check_string_dtype(dt) is not None and dt.kind == "O":
+            enc = h5py.check_string_dtype(dt).encoding
+            words = ["", "a", "coh5", "photon", "ÅTL03" if enc == "utf-8" else "ATL03", "x" * 40]
+            out = np.empty(n, dtype=object)
+            for i in range(n):
+                out[i] = self.pick(words) + str(int(self.r.integers(1000)))
+            return out.reshape(shape)
+        base = h5py.check_vlen_dtype(dt)
+        if base is not None:
+            out = np.empty(n, dtype=object)
+            for i in range(n):
+                out[i] = self.values(base, (int(self.r.integers(0, 5)),))
+            return out.reshape(shape)
+        if dt is h5py.ref_dtype or (dt.kind == "O" and h5py.check_ref_dtype(dt) is not None):
+            return None  # filled in once targets exist
+        enum = h5py.check_enum_dtype(dt)
+        if enum is not None:
+            return self.r.choice(list(enum.values()), n).astype(dt).reshape(shape)
+        if dt.names:
+            out = np.zeros(shape, dtype=dt)
+            for f in dt.names:
+                out[f] = self.values(dt[f], shape)
+            return out
+        if dt.subdtype is not None:
+            sub, sshape = dt.subdtype
+            return self.values(sub, tuple(shape) + sshape)
+        if dt.kind in "iu":
+            info = np.iinfo(dt)
+            return self.r.integers(info.min, info.max, n, endpoint=True, dtype=dt.newbyteorder("=")).astype(dt).reshape(shape)
+        if dt.kind == "f":
+            v = self.r.normal(0, 1000, n)
+            if self.chance(0.2) and n:
+                v[self.r.integers(n)] = self.pick([np.nan, np.inf, -np.inf, -0.0])
+            return v.astype(dt).reshape(shape)
+        if dt.kind == "c":
+            return (self.r.normal(0, 10, n) + 1j * self.r.normal(0, 10, n)).astype(dt).reshape(shape)
+        if dt.kind == "b":
+            return self.r.integers(0, 2, n).astype(bool).reshape(shape)
+        if dt.kind in "SV":
+            raw = self.r.integers(0, 256, n * dt.itemsize, dtype=np.uint8)
+            if dt.kind == "S":
+                raw = self.r.integers(32, 127, n * dt.itemsize, dtype=np.uint8)
+            return np.frombuffer(raw.tobytes(), dtype=dt).reshape(shape).copy()
+        raise ValueError(dt)
+
+    # ---- objects -------------------------------------------------------------------------
+
+    def shape(self):
+        rank = self.pick([0, 1, 1, 1, 2, 2, 3, 4])
+        if rank == 0:
+            return ()
+        limit = {1: 3000, 2: 70, 3: 20, 4: 8}[rank]
+        return tuple(int(self.r.integers(0 if self.chance(0.08) else 1, limit)) for _ in range(rank))
+
+    def attrs(self, obj, many=False):
+        count = int(self.r.integers(12, 30)) if many else int(self.r.integers(0, 4))
+        for _ in range(count):
+            dt = self.dtype()
+            if dt is h5py.ref_dtype:
+                dt = self.numeric()
+            name = self.name("attr")
+            if self.chance(0.1):
+                obj.attrs.create(name, h5py.Empty(self.numeric()))
+                continue
+            shape = self.pick([(), (1,), (int(self.r.integers(1, 20)),), (2, 3)])
+            if self.dense_attrs and self.chance(0.03) and dt.kind in "iuf":
+                shape = (int(self.r.integers(9000, 20000)),)  # larger than a header message may hold
+            obj.attrs.create(name, self.values(dt, shape), dtype=dt)
+
+    def dataset(self, group):
+        dt = self.dtype()
+        shape = self.shape()
+        name = self.name("d")
+        if self.chance(0.04):
+            ds = group.create_dataset(name, dtype=dt if dt.kind != "O" else "i4", shape=None, data=h5py.Empty("i4") if dt.kind == "O" else None)
+            self.attrs(ds)
+            return
+        kw = {}
+        layout = self.pick(["contiguous", "chunked", "chunked", "chunked", "compact"])
+        nbytes = int(np.prod(shape, dtype=np.int64)) * max(dt.itemsize, 16)
+        if layout == "compact" and (nbytes > 30000 or shape == () or dt.kind == "O"):
+            layout = "contiguous"
+        if layout == "chunked" and shape != ():
+            kw["chunks"] = tuple(max(1, int(self.r.integers(1, max(2, s + 1)))) for s in shape)
+            if self.unlimited and (self.chance(0.5) or 0 in shape):
+                # An empty extent needs room to grow into.
+                kw["maxshape"] = tuple(None if s == 0 or self.chance(0.5) else s for s in shape)
+            elif 0 in shape:
+                kw["maxshape"] = tuple(max(s, 4) for s in shape)
+            simple = h5py.check_vlen_dtype(dt) is None and dt.kind != "O"
+            if self.chance(0.5):
+                kw["compression"] = self.pick(["gzip", "lzf"] if simple else ["gzip"])
+                if kw["compression"] == "gzip":
+                    kw["compression_opts"] = int(self.r.integers(1, 10))
+            if simple and self.chance(0.3):
+                kw["shuffle"] = True
+            if simple and self.chance(0.2):
+                kw["fletcher32"] = True
+            plain_int = dt.kind in "iu" and h5py.check_enum_dtype(dt) is None
+            if simple and plain_int and self.chance(0.15):
+                kw["scaleoffset"] = 0
+                kw.pop("fletcher32", None)
+            if simple and dt.kind == "f" and dt.itemsize >= 4 and self.chance(0.1):
+                kw["scaleoffset"] = int(self.r.integers(1, 4))  # lossy: decimal digits kept
+                kw.pop("fletcher32", None)
+        if dt.kind in "iuf" and dt.names is None and self.chance(0.3):
+            kw["fillvalue"] = self.values(dt, ())[()]
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        if self.chance(0.2):
+            dcpl.set_alloc_time(self.pick([h5py.h5d.ALLOC_TIME_EARLY, h5py.h5d.ALLOC_TIME_INCR]))
+        if dt.kind != "O" and h5py.check_vlen_dtype(dt) is None and self.chance(0.1):
+            dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)  # libhdf5 refuses it for vlen types
+        if self.dense_attrs and self.chance(0.1):
+            dcpl.set_attr_phase_change(0, 0)  # attributes go to dense storage from the first
+        kw["dcpl"] = dcpl
+        kw["track_times"] = self.chance(0.3)
+        kw["track_order"] = self.chance(0.2)
+        stored = int(np.prod(shape, dtype=np.int64)) > 0
+        if layout == "contiguous" and stored and dt.kind != "O" and self.chance(0.1):
+            n = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+            half = n // 2
+            kw["external"] = [(f"{self.stem}.{name}.a.raw", 0, half), (f"{self.stem}.{name}.b.raw", 16, n - half)]
+            kw.pop("fillvalue", None)
+        if layout == "compact":
+            dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            dcpl.set_layout(h5py.h5d.COMPACT)
+            space = h5py.h5s.create_simple(shape) if shape else h5py.h5s.create(h5py.h5s.SCALAR)
+            tid = h5py.h5t.py_create(dt, logical=True)
+            dsid = h5py.h5d.create(group.id, name.encode(), tid, space, dcpl=dcpl)
+            ds = h5py.Dataset(dsid)
+            data = self.values(dt, shape)
+            if data is not None:
+                ds[...] = data
+        else:
+            ds = group.create_dataset(name, shape=shape, dtype=dt, **kw)
+            data = self.values(dt, shape)
+            if data is not None and int(np.prod(shape, dtype=np.int64)):
+                if "chunks" in kw and self.chance(0.3) and shape[0] > 1:
+                    ds[: shape[0] // 2] = data[: shape[0] // 2]  # later chunks stay unwritten
+                else:
+                    ds[...] = data
+            if "maxshape" in kw and self.chance(0.3):
+                grow = tuple(
+                    s + int(self.r.integers(0, 5)) if m is None else s
+                    for s, m in zip(shape, kw["maxshape"])
+                )
+                ds.resize(grow)
+        if dt is h5py.ref_dtype:
+            self.datasets.append((ds, "ref"))
+        self.attrs(ds, many=self.chance(0.05))
+        self.datasets.append((ds, None))
+
+    def group(self, parent, depth):
+        name = self.name("g")
+        track = self.chance(0.3)
+        g = parent.create_group(name, track_order=track, track_times=self.chance(0.3))
+        self.groups.append(g.name)
+        self.attrs(g, many=self.chance(0.1))
+        self.fill(g, depth + 1)
+
+    def fill(self, group, depth):
+        wide = self.chance(0.15)
+        for _ in range(int(self.r.integers(10, 25)) if wide else int(self.r.integers(1, 6))):
+            roll = self.r.random()
+            if roll < 0.55:
+                self.dataset(group)
+            elif roll < 0.75 and depth < 4:
+                self.group(group, depth)
+            elif roll < 0.8:
+                t = self.dtype()
+                if t.kind != "O" and self.chance(0.9):
+                    name = self.name("t")
+                    group[name] = t
+                    self.types.append(group[name])
+            elif roll < 0.87:
+                group[self.name("soft")] = h5py.SoftLink(self.pick(self.groups) if self.chance(0.8) else "/nowhere")
+            elif roll < 0.9:
+                group[self.name("ext")] = h5py.ExternalLink("other.h5", "/some/path")
+
+    def finish(self, f):
+        # Typed datasets using committed datatypes.
+        for t in self.types[:3]:
+            ds = f.create_dataset(self.name("typed"), shape=(4,), dtype=t)
+            if t.dtype.kind != "O":
+                ds[...] = self.values(t.dtype, (4,))
+        objects = [ds for ds, kind in self.datasets if kind is None]
+        for ds, kind in self.datasets:
+            if kind == "ref" and ds.shape and int(np.prod(ds.shape)):
+                targets = [f[g].ref for g in self.groups] + [o.ref for o in objects[:20]]
+                refs = np.empty(ds.shape, dtype=object)
+                flat = refs.reshape(-1)
+                for i in range(flat.size):
+                    flat[i] = self.pick(targets) if self.chance(0.85) else h5py.Reference()
+                ds[...] = refs
+        self.virtual(f, objects)
+        if any(kind == "ref" for _, kind in self.datasets):
+            # What a reference to a removed or multiply linked object names is libhdf5's
+            # accident (shared/conformance/SPEC.md §8), so such files keep their tree.
+            return
+        # Extra hard links, then deletions that leave holes.
+        for _ in range(int(self.r.integers(0, 3))):
+            if objects:
+                f[self.name("hard")] = self.pick(objects)
+        for _ in range(int(self.r.integers(0, 3))):
+            names = list(f.keys())
+            if len(names) > 2:
+                del f[self.pick(names)]
+
+
+    def virtual(self, f, objects):
+        """A virtual dataset stitching 1-D numeric datasets of this file end to end."""
+        parts = [
+            ds for ds in objects
+            if ds.ndim == 1 and ds.dtype.kind in "iuf" and ds.dtype.names is None
+            and h5py.check_enum_dtype(ds.dtype) is None and ds.shape[0] > 0
+        ]
+        if not parts or not self.chance(0.4):
+            return
+        dt = parts[0].dtype
+        parts = [ds for ds in parts if ds.dtype == dt][:4]
+        total = sum(ds.shape[0] for ds in parts) + int(self.r.integers(0, 5))
+        layout = h5py.VirtualLayout(shape=(total,), dtype=dt)
+        at = 0
+        for ds in parts:
+            layout[at : at + ds.shape[0]] = h5py.VirtualSource(".", ds.name, shape=ds.shape)
+            at += ds.shape[0]
+        f.create_virtual_dataset(self.name("vds"), layout, fillvalue=dt.type(7))
+
+
+def make(seed, path):
+    m = Maker(seed)
+    path = os.path.abspath(path)
+    os.chdir(os.path.dirname(path))  # external raw-data files go beside the file, by name
+    m.stem = os.path.basename(path)
+    low, high = m.pick(LIBVERS)
+    m.dense_attrs = low != "earliest"
+    bounds = {"earliest": h5py.h5f.LIBVER_EARLIEST, "v108": h5py.h5f.LIBVER_V18,
+              "v110": h5py.h5f.LIBVER_V110, "latest": h5py.h5f.LIBVER_LATEST}
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(bounds[low], bounds[high])
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    userblock = m.pick([512, 1024, 4096]) if m.chance(0.2) else 0
+    paged = m.chance(0.25)
+    if paged:
+        page = m.pick([512, 4096, 65536])
+        fcpl.set_file_space_strategy(h5py.h5f.FSPACE_STRATEGY_PAGE, m.chance(0.5), 1)
+        fcpl.set_file_space_page_size(page)
+        if userblock:  # libhdf5 wants the user block to cover the page alignment
+            userblock = max(userblock, page)
+    elif m.chance(0.15):
+        alignment = m.pick([512, 4096])
+        fapl.set_alignment(m.pick([1, 1024]), alignment)
+        if userblock:
+            userblock = max(userblock, alignment)
+    if userblock:
+        fcpl.set_userblock(userblock)
+    if m.chance(0.2):
+        fapl.set_meta_block_size(m.pick([512, 8192]))
+    if m.chance(0.15):
+        # (2-byte addresses: libhdf5 writes files it cannot open again.)
+        offsets, lengths = m.pick([4, 8]), m.pick([4, 8])
+        fcpl.set_sizes(offsets, lengths)
+        # libhdf5 cannot open a dataset with an unlimited dimension it wrote with 4-byte
+        # lengths ("didn't find unlimited dimension"): the oracle would have no answer.
+        m.unlimited = lengths == 8
+        # libhdf5 2.0 stores object references at 8 bytes whatever the address size, while
+        # the datatype says the address size: readers that follow the datatype disagree.
+        m.references = offsets == 8
+    if m.chance(0.3):
+        order = h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED
+        fcpl.set_link_creation_order(order)
+        fcpl.set_attr_creation_order(order)
+    fid = h5py.h5f.create(path.encode(), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl)
+    with h5py.File(fid) as f:
+        m.attrs(f, many=m.chance(0.15))
+        m.fill(f, 0)
+        m.finish(f)
+
+
+if __name__ == "__main__":
+    make(int(sys.argv[1]), sys.argv[2])
