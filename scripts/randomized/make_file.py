@@ -18,6 +18,11 @@ import sys
 import h5py
 import numpy as np
 
+try:  # the filters outside libhdf5's own set; without it those are not drawn
+    import hdf5plugin
+except ImportError:
+    hdf5plugin = None
+
 LIBVERS = [("earliest", "latest"), ("v108", "latest"), ("v110", "latest"), ("latest", "latest")]
 ENDIAN = "<>"
 
@@ -40,7 +45,16 @@ class Maker:
         return self.r.random() < p
 
     def name(self, prefix):
+        """A unique link or attribute name: mostly short ASCII, some UTF-8, some long enough
+        to need a 2-byte name length in link messages."""
         self.count += 1
+        roll = self.r.random()
+        if roll < 0.08:
+            return f"{prefix}{self.count}_ünïcødé_名前"
+        if roll < 0.11:
+            return f"{prefix}{self.count}_" + "x" * int(self.r.integers(250, 400))
+        if roll < 0.14:
+            return f"{prefix}{self.count} with spaces.and.dots"
         return f"{prefix}{self.count}"
 
     # ---- datatypes and values ------------------------------------------------------------
@@ -183,6 +197,8 @@ class Maker:
                 kw["compression"] = self.pick(["gzip", "lzf"] if simple else ["gzip"])
                 if kw["compression"] == "gzip":
                     kw["compression_opts"] = int(self.r.integers(1, 10))
+            elif simple and self.chance(0.4):
+                kw.update(self.plugin_filter(dt, int(np.prod(kw["chunks"]))))
             if simple and self.chance(0.3):
                 kw["shuffle"] = True
             if simple and self.chance(0.2):
@@ -194,6 +210,10 @@ class Maker:
             if simple and dt.kind == "f" and dt.itemsize >= 4 and self.chance(0.1):
                 kw["scaleoffset"] = int(self.r.integers(1, 4))  # lossy: decimal digits kept
                 kw.pop("fletcher32", None)
+            if kw.get("compression") == "szip":
+                # libaec drops the bytes past the last whole 32/64-bit pixel (libhdf5 then
+                # returns whatever its buffer held), and scale-offset leaves such byte counts.
+                kw.pop("scaleoffset", None)
         if dt.kind in "iuf" and dt.names is None and self.chance(0.3):
             kw["fillvalue"] = self.values(dt, ())[()]
         dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
@@ -210,7 +230,8 @@ class Maker:
         if layout == "contiguous" and stored and dt.kind != "O" and self.chance(0.1):
             n = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
             half = n // 2
-            kw["external"] = [(f"{self.stem}.{name}.a.raw", 0, half), (f"{self.stem}.{name}.b.raw", 16, n - half)]
+            ext = f"{self.stem}.x{self.count}"  # not the link name, which may be long or UTF-8
+            kw["external"] = [(f"{ext}.a.raw", 0, half), (f"{ext}.b.raw", 16, n - half)]
             kw.pop("fillvalue", None)
         if layout == "compact":
             dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
@@ -241,6 +262,75 @@ class Maker:
         self.attrs(ds, many=self.chance(0.05))
         self.datasets.append((ds, None))
 
+    def plugin_filter(self, dt, chunk_elements):
+        """Keyword arguments for one of the filters outside libhdf5's own set (szip through
+        libaec; Blosc, Blosc2, Zstandard, LZ4, Bitshuffle and bzip2 through hdf5plugin)."""
+        choices = []
+        if h5py.h5z.filter_avail(h5py.h5z.FILTER_SZIP) and dt.names is None and dt.subdtype is None \
+                and dt.kind in "iuf" and dt.itemsize <= 8 and chunk_elements >= 8:
+            choices.append("szip")
+        if hdf5plugin is not None:
+            choices += ["blosc", "blosc2", "zstd", "lz4", "bitshuffle", "bzip2"]
+        if not choices:
+            return {}
+        which = self.pick(choices)
+        if which == "szip":
+            block = self.pick([b for b in (8, 16, 32) if b <= chunk_elements])
+            return {"compression": "szip", "compression_opts": (self.pick(["nn", "ec"]), block)}
+        if which == "blosc":
+            return dict(hdf5plugin.Blosc(cname=self.pick(["lz4", "blosclz", "zlib", "zstd"]),
+                                         clevel=int(self.r.integers(1, 9)),
+                                         shuffle=self.pick([0, 1, 2])))
+        if which == "blosc2":
+            return dict(hdf5plugin.Blosc2(cname=self.pick(["lz4", "blosclz", "zstd"]),
+                                          clevel=int(self.r.integers(1, 9)),
+                                          filters=self.pick([0, 1, 2])))
+        if which == "zstd":
+            return dict(hdf5plugin.Zstd(clevel=int(self.r.integers(1, 20))))
+        if which == "lz4":
+            return dict(hdf5plugin.LZ4(nbytes=self.pick([0, 64, 4096])))
+        if which == "bitshuffle":
+            return dict(hdf5plugin.Bitshuffle(cname=self.pick(["none", "lz4", "zstd"])))
+        return dict(hdf5plugin.BZip2(blocksize=int(self.r.integers(1, 10))))
+
+    def special_dataset(self, group):
+        """Types h5py's numpy mapping cannot produce: space- and null-terminated fixed
+        strings, fixed UTF-8 strings, bitfields; written through the low-level API."""
+        kind = self.pick(["spacepad", "nullterm", "utf8", "bitfield"])
+        n = int(self.r.integers(1, 40))
+        space = h5py.h5s.create_simple((n,))
+        if kind == "bitfield":
+            size = self.pick([1, 2, 4, 8])
+            tid = {1: h5py.h5t.STD_B8LE, 2: h5py.h5t.STD_B16BE, 4: h5py.h5t.STD_B32LE, 8: h5py.h5t.STD_B64BE}[size].copy()
+            data = self.r.integers(0, 255, n * size, dtype=np.uint8)
+            mem = np.frombuffer(data.tobytes(), dtype=f"V{size}")
+        else:
+            size = int(self.r.integers(1, 12))
+            tid = h5py.h5t.C_S1.copy()
+            tid.set_size(size)
+            tid.set_strpad({"spacepad": h5py.h5t.STR_SPACEPAD, "nullterm": h5py.h5t.STR_NULLTERM}.get(kind, h5py.h5t.STR_NULLPAD))
+            if kind == "utf8":
+                tid.set_cset(h5py.h5t.CSET_UTF8)
+            raw = self.r.integers(97, 123, n * size, dtype=np.uint8)
+            if kind == "nullterm":
+                raw.reshape(n, size)[:, -1] = 0
+            mem = np.frombuffer(raw.tobytes(), dtype=f"S{size}")
+        dsid = h5py.h5d.create(group.id, self.name("s").encode(), tid, space)
+        dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(mem), mtype=tid)
+        aid = h5py.h5a.create(dsid, self.name("sa").encode(), tid, space)
+        aid.write(np.ascontiguousarray(mem), mtype=tid)
+
+    def crowd(self, parent):
+        """A group of hundreds of links: multi-level symbol-table B-trees in old-style groups,
+        fractal heaps with indirect blocks in dense ones."""
+        g = parent.create_group(self.name("crowd"), track_order=self.chance(0.5))
+        for _ in range(int(self.r.integers(100, 400))):
+            if self.chance(0.7):
+                g.create_group(self.name("c"))
+            else:
+                g[self.name("s")] = h5py.SoftLink("/")
+        self.groups.append(g.name)
+
     def group(self, parent, depth):
         name = self.name("g")
         track = self.chance(0.3)
@@ -267,6 +357,10 @@ class Maker:
                 group[self.name("soft")] = h5py.SoftLink(self.pick(self.groups) if self.chance(0.8) else "/nowhere")
             elif roll < 0.9:
                 group[self.name("ext")] = h5py.ExternalLink("other.h5", "/some/path")
+            elif roll < 0.95:
+                self.special_dataset(group)
+            elif roll < 0.96:
+                self.crowd(group)
 
     def finish(self, f):
         # Typed datasets using committed datatypes.

@@ -83,24 +83,33 @@ fn decode_frame(data: &[u8], limit: usize) -> DResult<Vec<u8>> {
         .checked_add(compressed_len)
         .filter(|&a| a < data.len())
         .ok_or_else(|| Fail::corrupt("chunk index outside the frame"))?;
-    let nchunks = if chunk_len == 0 {
+    // The frame's chunk size is nominal: hdf5plugin rounds it down to whole elements yet
+    // stores a chunk of every byte, so the index chunk, not size / chunk size, says how many
+    // chunks there are (never more than that quotient).
+    let max_chunks = if chunk_len == 0 {
         1
     } else {
-        raw_len.div_ceil(chunk_len)
+        raw_len.div_ceil(chunk_len).max(1)
     };
-    if nchunks > MAX_FRAME_CHUNKS {
-        return Err(Fail::Unsupported(format!("frame of {nchunks} chunks")));
+    if max_chunks > MAX_FRAME_CHUNKS {
+        return Err(Fail::Unsupported(format!("frame of {max_chunks} chunks")));
     }
-    let offsets = decode_chunk(&data[index_at..], nchunks.saturating_mul(8))?;
-    if offsets.len() != nchunks * 8 {
+    let offsets = decode_chunk(&data[index_at..], max_chunks.saturating_mul(8))?;
+    if offsets.is_empty() || offsets.len() % 8 != 0 {
         return Err(Fail::corrupt("chunk index has the wrong size"));
     }
+    let count = offsets.len() / 8;
     let mut out = Vec::with_capacity(raw_len);
-    for entry in offsets.chunks_exact(8) {
+    for (i, entry) in offsets.chunks_exact(8).enumerate() {
         let offset =
             i64::from_le_bytes(entry.try_into().map_err(|_| Fail::corrupt("index entry"))?);
-        let want = chunk_len.min(raw_len - out.len());
+        let remaining = raw_len - out.len();
         if offset < 0 {
+            let want = if i + 1 == count {
+                remaining
+            } else {
+                chunk_len.min(remaining)
+            };
             let special = entry[7] & 0x7F;
             match special {
                 0 | 1 => out.resize(out.len() + want, 0),
@@ -118,10 +127,7 @@ fn decode_frame(data: &[u8], limit: usize) -> DResult<Vec<u8>> {
             .ok_or_else(|| Fail::corrupt("chunk offset outside the frame"))?;
         let chunk = &data[at..index_at];
         chunk_cbytes(chunk)?;
-        let decoded = decode_chunk(chunk, want)?;
-        if decoded.len() != want {
-            return Err(Fail::corrupt("chunk has the wrong size"));
-        }
+        let decoded = decode_chunk(chunk, remaining)?;
         out.extend_from_slice(&decoded);
     }
     if out.len() != raw_len {
