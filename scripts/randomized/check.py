@@ -2,12 +2,19 @@
 """Differential check of coh5 against libhdf5 on randomized files.
 
 Usage: python3 check.py --coh5 BIN --shared DIR [--seeds 0:50] [--workdir DIR] [--jobs N]
+                        [--store BIN | --base-url URL]
 
 For every seed: make_file.py writes the file, the shared corpus's golden.py dumps it with h5py
 (the oracle), `coh5 dump --manifest` dumps it, and the shared compare.py scores the two. Prints
 one line per failing seed with compare.py's findings (or coh5's error), then a summary line
 `randomized: P/N seeds pass`; exits 1 if any seed fails. A failing seed's files stay in the
 work directory to be reproduced by hand.
+
+With --store, each file is also dumped over HTTP from coh5-store on loopback (with a little
+latency and injected 503s, resets and truncated bodies, which retries must absorb) and that
+manifest must match the oracle too: the remote path (range planner, block cache, page
+awareness) on every layout the generator draws. --base-url names a server already serving
+the work directory's parent (the Rust test runs coh5-store in-process).
 """
 import argparse
 import glob
@@ -26,6 +33,16 @@ def run(cmd, out=None):
     return p.returncode, p.stderr.decode(errors="replace").strip()
 
 
+def compare(a, golden, candidate):
+    """compare.py's verdict: None when equal, else its report."""
+    cmp = subprocess.run(
+        [sys.executable, os.path.join(a.shared, "conformance/compare.py"),
+         "--golden", golden, "--candidate", candidate],
+        capture_output=True, text=True, timeout=LIMIT_S,
+    )
+    return cmp.stdout.strip() if cmp.returncode else None
+
+
 def check(seed, a):
     base = os.path.join(a.workdir, f"seed{seed}")
     h5, golden, candidate = base + ".h5", base + ".golden.json", base + ".coh5.json"
@@ -41,13 +58,22 @@ def check(seed, a):
         return seed, f"coh5 dump did not finish in {LIMIT_S} s"
     if code:
         return seed, f"coh5 dump failed: {err[-400:]}"
-    cmp = subprocess.run(
-        [sys.executable, os.path.join(a.shared, "conformance/compare.py"),
-         "--golden", golden, "--candidate", candidate],
-        capture_output=True, text=True, timeout=LIMIT_S,
-    )
-    if cmp.returncode:
-        return seed, cmp.stdout.strip()
+    verdict = compare(a, golden, candidate)
+    if verdict:
+        return seed, verdict
+    if a.base_url:
+        remote = base + ".remote.json"
+        url = f"{a.base_url}/{os.path.basename(a.workdir)}/{os.path.basename(h5)}"
+        try:
+            code, err = run([a.coh5, "dump", "--manifest", url], remote)
+        except subprocess.TimeoutExpired:
+            return seed, f"remote: coh5 dump did not finish in {LIMIT_S} s"
+        if code:
+            return seed, f"remote: coh5 dump failed: {err[-400:]}"
+        verdict = compare(a, golden, remote)
+        if verdict:
+            return seed, f"remote: {verdict}"
+        os.remove(remote)
     for p in [h5, golden, candidate] + glob.glob(glob.escape(h5) + ".*.raw"):
         os.remove(p)
     return seed, None
@@ -60,11 +86,31 @@ def main():
     ap.add_argument("--seeds", default="0:50", help="START:END, END exclusive")
     ap.add_argument("--workdir", default="target/randomized")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--store", help="coh5-store binary: also read every file over HTTP")
+    ap.add_argument("--base-url", help="a server of the work directory's parent, instead")
     a = ap.parse_args()
     start, end = (int(x) for x in a.seeds.split(":"))
+    a.workdir = os.path.abspath(a.workdir)
     os.makedirs(a.workdir, exist_ok=True)
-    with ThreadPoolExecutor(a.jobs) as pool:
-        results = list(pool.map(lambda s: check(s, a), range(start, end)))
+    store = None
+    if a.base_url:
+        a.base_url = a.base_url.rstrip("/")
+    elif a.store:
+        store = subprocess.Popen(
+            [a.store, os.path.dirname(a.workdir), "--latency", "2ms", "--seed", str(start),
+             "--error-rate", "0.03", "--reset-rate", "0.02", "--truncate-rate", "0.02"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        line = store.stdout.readline().strip()
+        if not line.startswith("listening on "):
+            sys.exit(f"coh5-store did not start: {line!r}")
+        a.base_url = line.removeprefix("listening on ").rstrip("/")
+    try:
+        with ThreadPoolExecutor(a.jobs) as pool:
+            results = list(pool.map(lambda s: check(s, a), range(start, end)))
+    finally:
+        if store:
+            store.kill()
     failed = [(s, why) for s, why in results if why]
     for s, why in failed:
         print(f"seed {s}: {why}")

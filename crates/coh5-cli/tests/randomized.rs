@@ -1,12 +1,16 @@
 //! Differential test on randomized files: scripts/randomized/make_file.py writes a file per
 //! seed with libhdf5 (format knobs, groups, datatypes, layouts, filters, links drawn at random),
 //! the shared golden.py dumps it with h5py, `coh5 dump --manifest` dumps it, and the shared
-//! compare.py must find them equal. `COH5_RANDOMIZED_SEEDS=START:END` widens the run.
+//! compare.py must find them equal; so must the manifest read over HTTP from coh5-store, which
+//! injects errors, resets and truncated bodies. `COH5_RANDOMIZED_SEEDS=START:END` widens the run.
 //!
 //! Needs `../shared` beside the repository and Python 3 with h5py (scripts/test.sh installs it).
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
+
+use coh5_store::{Config, Faults, Server};
 
 const DEFAULT_SEEDS: &str = "0:120";
 
@@ -16,6 +20,21 @@ fn randomized_files_match_libhdf5() {
     let seeds = std::env::var("COH5_RANDOMIZED_SEEDS").unwrap_or_else(|_| DEFAULT_SEEDS.into());
     let workdir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("randomized");
     let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).expect("work directory");
+    // Serves the work directory as a bucket; the faults are well inside the retry budget.
+    let faults = Faults {
+        seed: 7,
+        error_rate: 0.03,
+        reset_rate: 0.02,
+        truncate_rate: 0.02,
+        ..Faults::default()
+    };
+    let server = Server::start(
+        Config::new(workdir.parent().expect("parent"))
+            .latency(Duration::from_millis(2))
+            .faults(faults),
+    )
+    .expect("start coh5-store");
     let out = Command::new("python3")
         .arg(root.join("scripts/randomized/check.py"))
         .arg("--coh5")
@@ -26,6 +45,8 @@ fn randomized_files_match_libhdf5() {
         .arg(&seeds)
         .arg("--workdir")
         .arg(&workdir)
+        .arg("--base-url")
+        .arg(server.base_url())
         .output()
         .expect("python3 with h5py must be installed (scripts/test.sh installs it)");
     let report = String::from_utf8_lossy(&out.stdout);
