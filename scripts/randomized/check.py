@@ -74,7 +74,7 @@ def check(seed, a):
         if verdict:
             return seed, f"remote: {verdict}"
         os.remove(remote)
-    for p in [h5, golden, candidate] + glob.glob(glob.escape(h5) + ".*.raw"):
+    for p in [h5, golden, candidate] + glob.glob(glob.escape(h5) + ".*"):
         os.remove(p)
     return seed, None
 

@@ -377,6 +377,21 @@ class Maker:
                 for i in range(flat.size):
                     flat[i] = self.pick(targets) if self.chance(0.85) else h5py.Reference()
                 ds[...] = refs
+        # Attributes of committed types, and region references into numeric datasets.
+        for t in self.types[:2]:
+            plain = t.dtype.kind in "iufc" and h5py.check_enum_dtype(t.dtype) is None
+            if plain and t.dtype.names is None and t.dtype.subdtype is None:
+                f.attrs.create(self.name("tattr"), self.values(t.dtype, (3,)), dtype=t)
+        regions = [o for o in objects if o.ndim in (1, 2) and o.size and o.dtype.kind in "iuf"]
+        if self.references and regions and self.chance(0.3):
+            n = int(self.r.integers(1, 8))
+            ds = f.create_dataset(self.name("regions"), (n,), dtype=h5py.regionref_dtype)
+            for i in range(n):
+                o = self.pick(regions)
+                lo = [int(self.r.integers(0, d)) for d in o.shape]
+                hi = [int(self.r.integers(a + 1, d + 1)) for a, d in zip(lo, o.shape)]
+                ds[i] = o.regionref[tuple(slice(a, b) for a, b in zip(lo, hi))]
+            self.datasets.append((ds, "ref"))
         self.virtual(f, objects)
         if any(kind == "ref" for _, kind in self.datasets):
             # What a reference to a removed or multiply linked object names is libhdf5's
@@ -410,6 +425,16 @@ class Maker:
             layout[at : at + ds.shape[0]] = h5py.VirtualSource(".", ds.name, shape=ds.shape)
             at += ds.shape[0]
         f.create_virtual_dataset(self.name("vds"), layout, fillvalue=dt.type(7))
+        if self.chance(0.5):
+            # Sources in another file beside this one, named relative to it.
+            other = f"{self.stem}.src.h5"
+            with h5py.File(other, "w") as src:
+                src["data"] = self.values(dt, (int(self.r.integers(1, 50)),))
+                n = src["data"].shape[0]
+            layout = h5py.VirtualLayout(shape=(2, n), dtype=dt)
+            layout[0] = h5py.VirtualSource(other, "data", shape=(n,))
+            layout[1, : n // 2] = h5py.VirtualSource(other, "data", shape=(n,))[: n // 2]
+            f.create_virtual_dataset(self.name("vdsx"), layout, fillvalue=dt.type(3))
 
 
 def make(seed, path):
