@@ -231,7 +231,10 @@ class Maker:
             n = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
             half = n // 2
             ext = f"{self.stem}.x{self.count}"  # not the link name, which may be long or UTF-8
-            kw["external"] = [(f"{ext}.a.raw", 0, half), (f"{ext}.b.raw", 16, n - half)]
+            if half:
+                kw["external"] = [(f"{ext}.a.raw", 0, half), (f"{ext}.b.raw", 16, n - half)]
+            else:  # a size of 0 would mean "to the end of the file"
+                kw["external"] = [(f"{ext}.a.raw", 8, n)]
             kw.pop("fillvalue", None)
         if layout == "compact":
             dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
@@ -249,6 +252,14 @@ class Maker:
             if data is not None and int(np.prod(shape, dtype=np.int64)):
                 if "chunks" in kw and self.chance(0.3) and shape[0] > 1:
                     ds[: shape[0] // 2] = data[: shape[0] // 2]  # later chunks stay unwritten
+                elif "external" in kw:
+                    try:
+                        ds[...] = data
+                    except OSError:
+                        # libhdf5 sometimes cannot open the external files it was given (some
+                        # file creation properties); such a dataset is not part of the file.
+                        del group[name]
+                        return
                 else:
                     ds[...] = data
             if "maxshape" in kw and self.chance(0.3):
@@ -392,6 +403,8 @@ class Maker:
                 hi = [int(self.r.integers(a + 1, d + 1)) for a, d in zip(lo, o.shape)]
                 ds[i] = o.regionref[tuple(slice(a, b) for a, b in zip(lo, hi))]
             self.datasets.append((ds, "ref"))
+        if self.references:
+            self.dimension_scales(objects)
         self.virtual(f, objects)
         if any(kind == "ref" for _, kind in self.datasets):
             # What a reference to a removed or multiply linked object names is libhdf5's
@@ -406,6 +419,24 @@ class Maker:
             if len(names) > 2:
                 del f[self.pick(names)]
 
+
+    def dimension_scales(self, objects):
+        """netCDF-4 style dimension scales: DIMENSION_LIST (vlen of object references) on the
+        data, REFERENCE_LIST (compound of reference and index) and CLASS/NAME on the scale."""
+        users = [o for o in objects if o.ndim >= 1 and o.size and o.dtype.kind != "O"]
+        if not users or not self.chance(0.5):
+            return
+        made = {}
+        for ds in users[:5]:
+            axis = int(self.r.integers(ds.ndim))
+            n = ds.shape[axis]
+            if n not in made:
+                parent = ds.parent
+                scale = parent.create_dataset(self.name("dim"), data=np.arange(n, dtype=self.numeric()))
+                scale.make_scale(self.pick(["", "x", "time", "lat"]))
+                made[n] = scale
+                self.datasets.append((scale, "ref"))  # its REFERENCE_LIST points at the users
+            ds.dims[axis].attach_scale(made[n])
 
     def virtual(self, f, objects):
         """A virtual dataset stitching 1-D numeric datasets of this file end to end."""
