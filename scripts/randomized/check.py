@@ -4,7 +4,8 @@
 Usage: python3 check.py --coh5 BIN --shared DIR [--seeds 0:50] [--workdir DIR] [--jobs N]
                         [--store BIN | --base-url URL]
 
-For every seed: make_file.py writes the file, the shared corpus's golden.py dumps it with h5py
+For every seed: make_file.py writes the file (every fourth seed, make_netcdf.py writes a
+netCDF-4 file through netCDF-C instead), the shared corpus's golden.py dumps it with h5py
 (the oracle), `coh5 dump --manifest` dumps it, and the shared compare.py scores the two. Prints
 one line per failing seed with compare.py's findings (or coh5's error), then a summary line
 `randomized: P/N seeds pass`; exits 1 if any seed fails. A failing seed's files stay in the
@@ -45,8 +46,11 @@ def compare(a, golden, candidate):
 
 def check(seed, a):
     base = os.path.join(a.workdir, f"seed{seed}")
-    h5, golden, candidate = base + ".h5", base + ".golden.json", base + ".coh5.json"
-    code, err = run([sys.executable, os.path.join(HERE, "make_file.py"), str(seed), h5])
+    netcdf = seed % 4 == 3
+    h5 = base + (".nc" if netcdf else ".h5")
+    golden, candidate = base + ".golden.json", base + ".coh5.json"
+    maker = "make_netcdf.py" if netcdf else "make_file.py"
+    code, err = run([sys.executable, os.path.join(HERE, maker), str(seed), h5])
     if code:
         return seed, f"generator failed: {err[-400:]}"
     code, err = run([sys.executable, os.path.join(a.shared, "corpus/golden.py"), "--one", h5], golden)

@@ -1,10 +1,12 @@
 //! Differential test on randomized files: scripts/randomized/make_file.py writes a file per
-//! seed with libhdf5 (format knobs, groups, datatypes, layouts, filters, links drawn at random),
-//! the shared golden.py dumps it with h5py, `coh5 dump --manifest` dumps it, and the shared
+//! seed with libhdf5 (format knobs, groups, datatypes, layouts, filters, links drawn at random;
+//! every fourth seed make_netcdf.py writes a netCDF-4 file through netCDF-C instead), the
+//! shared golden.py dumps it with h5py, `coh5 dump --manifest` dumps it, and the shared
 //! compare.py must find them equal; so must the manifest read over HTTP from coh5-store, which
 //! injects errors, resets and truncated bodies. `COH5_RANDOMIZED_SEEDS=START:END` widens the run.
 //!
-//! Needs `../shared` beside the repository and Python 3 with h5py (scripts/test.sh installs it).
+//! Needs `../shared` beside the repository and Python 3 with h5py, hdf5plugin and netCDF4
+//! (scripts/test.sh installs them).
 
 use std::path::Path;
 use std::process::Command;
