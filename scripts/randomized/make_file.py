@@ -216,6 +216,8 @@ class Maker:
                 kw.pop("scaleoffset", None)
         if dt.kind in "iuf" and dt.names is None and self.chance(0.3):
             kw["fillvalue"] = self.values(dt, ())[()]
+            if "scaleoffset" in kw and dt.kind == "f" and not np.isfinite(kw["fillvalue"]):
+                del kw["fillvalue"]  # libhdf5's float scale-offset fails on a NaN/inf fill
         dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
         if self.chance(0.2):
             dcpl.set_alloc_time(self.pick([h5py.h5d.ALLOC_TIME_EARLY, h5py.h5d.ALLOC_TIME_INCR]))
