@@ -44,6 +44,17 @@ def compare(a, golden, candidate):
     return cmp.stdout.strip() if cmp.returncode else None
 
 
+def dump_and_score(a, source, golden, out):
+    """`coh5 dump --manifest source` into out, scored against golden: None when they agree."""
+    try:
+        code, err = run([a.coh5, "dump", "--manifest", source], out)
+    except subprocess.TimeoutExpired:
+        return f"coh5 dump did not finish in {LIMIT_S} s"
+    if code:
+        return f"coh5 dump failed: {err[-400:]}"
+    return compare(a, golden, out)
+
+
 def check(seed, a):
     base = os.path.join(a.workdir, f"seed{seed}")
     netcdf = seed % 4 == 3
@@ -56,27 +67,15 @@ def check(seed, a):
     code, err = run([sys.executable, os.path.join(a.shared, "corpus/golden.py"), "--one", h5], golden)
     if code:
         return seed, f"golden.py failed: {err[-400:]}"
-    try:
-        code, err = run([a.coh5, "dump", "--manifest", h5], candidate)
-    except subprocess.TimeoutExpired:
-        return seed, f"coh5 dump did not finish in {LIMIT_S} s"
-    if code:
-        return seed, f"coh5 dump failed: {err[-400:]}"
-    verdict = compare(a, golden, candidate)
-    if verdict:
-        return seed, verdict
+    why = dump_and_score(a, h5, golden, candidate)
+    if why:
+        return seed, why
     if a.base_url:
         remote = base + ".remote.json"
         url = f"{a.base_url}/{os.path.basename(a.workdir)}/{os.path.basename(h5)}"
-        try:
-            code, err = run([a.coh5, "dump", "--manifest", url], remote)
-        except subprocess.TimeoutExpired:
-            return seed, f"remote: coh5 dump did not finish in {LIMIT_S} s"
-        if code:
-            return seed, f"remote: coh5 dump failed: {err[-400:]}"
-        verdict = compare(a, golden, remote)
-        if verdict:
-            return seed, f"remote: {verdict}"
+        why = dump_and_score(a, url, golden, remote)
+        if why:
+            return seed, f"remote: {why}"
         os.remove(remote)
     for p in [h5, golden, candidate] + glob.glob(glob.escape(h5) + ".*"):
         os.remove(p)
