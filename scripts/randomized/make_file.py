@@ -4,12 +4,15 @@
 Usage: python3 make_file.py SEED OUT.h5
 
 Each seed draws the file's format knobs (library version bounds, user block, paged or default
-file space, metadata block size) and a random tree of groups (old-style, compact or dense links,
-tracked creation order), datasets (every datatype class h5py writes, both byte orders; scalar,
-empty, null and 1-4 dimensional dataspaces; compact, contiguous and chunked layouts with fixed or
-unlimited maxshape, so every chunk index libhdf5 picks; deflate, shuffle, fletcher32,
-scale-offset and LZF; fill values, unwritten chunks, resizes), attributes (compact and dense),
-committed datatypes, soft, external and extra hard links, and deletions that leave holes.
+file space, alignment, metadata block size, 4- or 8-byte offsets and lengths, tracked creation
+order) and a random tree of groups (old-style, compact or dense links, crowds of hundreds),
+datasets (every datatype class h5py writes, both byte orders, plus padded and UTF-8 fixed
+strings and bitfields; scalar, empty, null and 1-4 dimensional dataspaces; compact, contiguous,
+external and chunked layouts with fixed or unlimited maxshape, so every chunk index libhdf5
+picks; deflate, shuffle, fletcher32, scale-offset, LZF, szip and the hdf5plugin filters; fill
+values and fill times, unwritten chunks, resizes; virtual datasets), attributes (compact, dense,
+large, of committed types), committed datatypes, object and region references, dimension
+scales, soft, external and extra hard links, and deletions that leave holes.
 The file is what libhdf5 wrote: the oracle then reads it with h5py (shared corpus golden.py).
 """
 import os
@@ -28,8 +31,9 @@ ENDIAN = "<>"
 
 
 class Maker:
-    def __init__(self, seed):
+    def __init__(self, seed, stem):
         self.r = np.random.default_rng(seed)
+        self.stem = stem  # the file's name, which files beside it (external, VDS sources) extend
         self.dense_attrs = False  # large attributes need the v1.8 format or later
         self.references = True
         self.unlimited = True
@@ -471,10 +475,9 @@ class Maker:
 
 
 def make(seed, path):
-    m = Maker(seed)
     path = os.path.abspath(path)
     os.chdir(os.path.dirname(path))  # external raw-data files go beside the file, by name
-    m.stem = os.path.basename(path)
+    m = Maker(seed, os.path.basename(path))
     low, high = m.pick(LIBVERS)
     m.dense_attrs = low != "earliest"
     bounds = {"earliest": h5py.h5f.LIBVER_EARLIEST, "v108": h5py.h5f.LIBVER_V18,

@@ -529,9 +529,9 @@ fn hi(s: &DimSelection) -> u64 {
     }
 }
 
-/// Fills `out`, storage never written, with the dataset's fill value (zero bytes when none is
-/// defined). A fill time of "never" leaves such elements undefined: libhdf5 does not touch the
-/// caller's buffer, so a fresh one reads as zeros, and so do we.
+/// Fills `out`, elements whose storage was never written, with the dataset's fill value (zero
+/// bytes when none is defined). Under fill time "never" such elements are undefined: libhdf5
+/// leaves the caller's buffer untouched, so a fresh one reads as zeros, and so does coh5.
 pub(crate) fn fill(d: &Dataset, esize: u64, out: &mut [u8]) -> Result<()> {
     let value = d
         .fill_value()?
