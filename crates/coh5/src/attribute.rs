@@ -8,7 +8,7 @@ use coh5_format::datatype::Datatype;
 use coh5_format::message::attribute::AttributeMessage;
 use coh5_format::message::attribute_info::AttributeInfo;
 use coh5_format::message::kind;
-use coh5_format::object_header::ObjectHeader;
+use coh5_format::object_header::{ObjectHeader, MSG_FLAG_SHARED};
 use coh5_format::{Cursor, Error as FormatError, Result as FormatResult, UNDEF_ADDR};
 
 use crate::error::{Error, Result};
@@ -108,9 +108,9 @@ fn dense_messages(inner: &Inner, info: &[u8], addr: u64) -> FormatResult<Vec<(By
                 "record is not an attribute-name record",
             ));
         };
-        // Flag bit 0: the attribute is a shared message, so the ID points into the file's
-        // shared-message heap rather than this object's attribute heap.
-        let body = if flags & 1 != 0 {
+        // The record keeps the attribute message's header flags; when the shared bit is set
+        // the ID points into the file's shared-message heap, not this object's attribute heap.
+        let body = if flags & MSG_FLAG_SHARED != 0 {
             inner.sohm_object(kind::ATTRIBUTE, &heap_id, info.fractal_heap)?
         } else {
             inner.heap_object(info.fractal_heap, &heap_id)?
