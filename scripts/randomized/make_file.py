@@ -5,14 +5,17 @@ Usage: python3 make_file.py SEED OUT.h5
 
 Each seed draws the file's format knobs (library version bounds, user block, paged or default
 file space, alignment, metadata block size, 4- or 8-byte offsets and lengths, tracked creation
-order) and a random tree of groups (old-style, compact or dense links, crowds of hundreds),
-datasets (every datatype class h5py writes, both byte orders, plus padded and UTF-8 fixed
-strings and bitfields; scalar, empty, null and 1-4 dimensional dataspaces; compact, contiguous,
-external and chunked layouts with fixed or unlimited maxshape, so every chunk index libhdf5
-picks; deflate, shuffle, fletcher32, scale-offset, LZF, szip and the hdf5plugin filters; fill
-values and fill times, unwritten chunks, resizes; virtual datasets), attributes (compact, dense,
-large, of committed types), committed datatypes, object and region references, dimension
-scales, soft, external and extra hard links, and deletions that leave holes.
+order, shared object header messages, B-tree K values) and a random tree of groups (old-style,
+compact or dense links, crowds of hundreds, tuned storage thresholds, deflated link heaps),
+datasets (every datatype class h5py writes, both byte orders, compounds holding variable-length
+strings and sequences, plus padded and UTF-8 fixed strings, bitfields
+and integers of reduced precision; scalar, empty, null and 1-4 dimensional dataspaces; compact,
+contiguous, external and chunked layouts with fixed or unlimited maxshape, so every chunk index
+libhdf5 picks; deflate, shuffle, fletcher32, scale-offset, N-bit, LZF, szip and the hdf5plugin
+filters, unfiltered edge chunks; fill values and fill times, unwritten chunks, resizes; virtual
+datasets), attributes (compact, dense, large, of committed types), committed datatypes, object
+and region references, dimension scales, soft, external and extra hard links, and deletions
+that leave holes. Setters h5py does not wrap are called through lowlevel.py.
 The file is what libhdf5 wrote: the oracle then reads it with h5py (shared corpus golden.py).
 """
 import os
@@ -26,8 +29,21 @@ try:  # the filters outside libhdf5's own set; without it those are not drawn
 except ImportError:
     hdf5plugin = None
 
+import lowlevel
+from lowlevel import call
+
 LIBVERS = [("earliest", "latest"), ("v108", "latest"), ("v110", "latest"), ("latest", "latest")]
 ENDIAN = "<>"
+
+
+def has_vlen(dt):
+    """Whether dt holds variable-length data anywhere (strings, sequences, references), which
+    rules out external storage, fill time "never" and some filters."""
+    if dt.kind == "O" or h5py.check_vlen_dtype(dt) is not None:
+        return True
+    if dt.names:
+        return any(has_vlen(dt[n]) for n in dt.names)
+    return dt.subdtype is not None and has_vlen(dt.subdtype[0])
 
 
 class Maker:
@@ -88,19 +104,26 @@ class Maker:
         if roll < 0.8:
             # Little-endian base only: h5py hands back big-endian vlen elements unswapped, a
             # known defect of the oracle (shared/conformance/SPEC.md §11).
+            # (Not sequences of compounds: h5py 3.16 crashes writing arrays of them.)
             return h5py.vlen_dtype(self.numeric().newbyteorder("<"))
         if roll < 0.85:
             return np.dtype(f"V{int(self.r.integers(1, 9))}")
         if roll < 0.9:
             shape = tuple(int(x) for x in self.r.integers(1, 4, int(self.r.integers(1, 3))))
-            return np.dtype((self.numeric(), shape))
+            # ASCII strings, as in compounds below (one conversion serves both character sets).
+            base = h5py.string_dtype("ascii") if self.chance(0.2) else self.numeric()
+            return np.dtype((base, shape))
         if roll < 0.93:
             return h5py.ref_dtype if self.references else self.numeric()
         fields = []
         for i in range(int(self.r.integers(1, 5))):
             t = self.dtype(depth + 1)
-            if t is h5py.ref_dtype or h5py.check_vlen_dtype(t) is not None or t.kind == "O":
-                t = self.numeric()
+            if t is h5py.ref_dtype or h5py.check_ref_dtype(t) is not None:
+                t = self.numeric()  # references are filled in only at top level
+            elif h5py.check_string_dtype(t) is not None and t.kind == "O":
+                # ASCII only: h5py converts every compound whose only difference is a string
+                # member's character set as the first one it met, failing on UTF-8 text.
+                t = h5py.string_dtype("ascii")
             fields.append((f"f{i}", t))
         return np.dtype(fields)
 
@@ -196,7 +219,7 @@ class Maker:
                 kw["maxshape"] = tuple(None if s == 0 or self.chance(0.5) else s for s in shape)
             elif 0 in shape:
                 kw["maxshape"] = tuple(max(s, 4) for s in shape)
-            simple = h5py.check_vlen_dtype(dt) is None and dt.kind != "O"
+            simple = not has_vlen(dt)
             if self.chance(0.5):
                 kw["compression"] = self.pick(["gzip", "lzf"] if simple else ["gzip"])
                 if kw["compression"] == "gzip":
@@ -225,7 +248,7 @@ class Maker:
         dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
         if self.chance(0.2):
             dcpl.set_alloc_time(self.pick([h5py.h5d.ALLOC_TIME_EARLY, h5py.h5d.ALLOC_TIME_INCR]))
-        if dt.kind != "O" and h5py.check_vlen_dtype(dt) is None and self.chance(0.1):
+        if not has_vlen(dt) and self.chance(0.1):
             dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)  # libhdf5 refuses it for vlen types
         if self.dense_attrs and self.chance(0.1):
             dcpl.set_attr_phase_change(0, 0)  # attributes go to dense storage from the first
@@ -233,7 +256,7 @@ class Maker:
         kw["track_times"] = self.chance(0.3)
         kw["track_order"] = self.chance(0.2)
         stored = int(np.prod(shape, dtype=np.int64)) > 0
-        if layout == "contiguous" and stored and dt.kind != "O" and self.chance(0.1):
+        if layout == "contiguous" and stored and not has_vlen(dt) and self.chance(0.1):
             n = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
             half = n // 2
             ext = f"{self.stem}.x{self.count}"  # not the link name, which may be long or UTF-8
@@ -252,6 +275,9 @@ class Maker:
             data = self.values(dt, shape)
             if data is not None:
                 ds[...] = data
+        elif "chunks" in kw and lowlevel.lib is not None and self.chance(0.12) \
+                and not has_vlen(dt):
+            ds = self.lowlevel_chunked(group, name, shape, dt, kw)
         else:
             ds = group.create_dataset(name, shape=shape, dtype=dt, **kw)
             data = self.values(dt, shape)
@@ -278,6 +304,37 @@ class Maker:
             self.datasets.append((ds, "ref"))
         self.attrs(ds, many=self.chance(0.05))
         self.datasets.append((ds, None))
+
+    def lowlevel_chunked(self, group, name, shape, dt, kw):
+        """A chunked dataset made through the low-level API, for what h5py's keywords cannot
+        say: the N-bit filter (ahead of deflate and shuffle) and edge chunks stored
+        unfiltered. Only the filters libhdf5 carries are drawn here."""
+        dcpl = kw["dcpl"]
+        dcpl.set_chunk(kw["chunks"])
+        if self.chance(0.6):
+            call("H5Pset_nbit", dcpl)
+        if self.chance(0.4):
+            dcpl.set_shuffle()
+        if self.chance(0.6):
+            dcpl.set_deflate(int(self.r.integers(1, 10)))
+        if self.chance(0.2):
+            dcpl.set_fletcher32()
+        if self.chance(0.5):
+            # Layout message version 4 holds the flag, so it needs the v1.10 format or later.
+            try:
+                call("H5Pset_chunk_opts", dcpl, lowlevel.DONT_FILTER_PARTIAL_CHUNKS)
+            except RuntimeError:
+                pass
+        if "fillvalue" in kw:
+            dcpl.set_fill_value(np.array(kw["fillvalue"], dtype=dt))
+        maxshape = kw.get("maxshape")
+        if maxshape is not None:
+            maxshape = tuple(h5py.h5s.UNLIMITED if m is None else m for m in maxshape)
+        space = h5py.h5s.create_simple(shape, maxshape)
+        tid = h5py.h5t.py_create(dt, logical=True)
+        lcpl = h5py.h5p.create(h5py.h5p.LINK_CREATE)
+        lcpl.set_char_encoding(h5py.h5t.CSET_UTF8)
+        return h5py.Dataset(h5py.h5d.create(group.id, name.encode(), tid, space, dcpl=dcpl, lcpl=lcpl))
 
     def plugin_filter(self, dt, chunk_elements):
         """Keyword arguments for one of the filters outside libhdf5's own set (szip through
@@ -312,15 +369,41 @@ class Maker:
 
     def special_dataset(self, group):
         """Types h5py's numpy mapping cannot produce: space- and null-terminated fixed
-        strings, fixed UTF-8 strings, bitfields; written through the low-level API."""
-        kind = self.pick(["spacepad", "nullterm", "utf8", "bitfield"])
+        strings, fixed UTF-8 strings, bitfields, integers using only some of their bits
+        (precision, offset and padding), written through the low-level API; the last are
+        N-bit compressed when libhdf5's setter is at hand."""
+        kind = self.pick(["spacepad", "nullterm", "utf8", "bitfield", "precision"])
         n = int(self.r.integers(1, 40))
         space = h5py.h5s.create_simple((n,))
+        dcpl = None
         if kind == "bitfield":
             size = self.pick([1, 2, 4, 8])
             tid = {1: h5py.h5t.STD_B8LE, 2: h5py.h5t.STD_B16BE, 4: h5py.h5t.STD_B32LE, 8: h5py.h5t.STD_B64BE}[size].copy()
             data = self.r.integers(0, 255, n * size, dtype=np.uint8)
             mem = np.frombuffer(data.tobytes(), dtype=f"V{size}")
+            mtype = tid
+        elif kind == "precision":
+            size = self.pick([1, 2, 4, 8])
+            signed = self.chance(0.5)
+            # libhdf5 returns the raw byte of a reduced-precision 1-byte type marked big-endian
+            # (padding bits and all), and refuses as "unusual" types using under a byte less
+            # than their size.
+            order = self.pick(["LE", "BE"]) if size > 1 else "LE"
+            tid = getattr(h5py.h5t, f"STD_{'I' if signed else 'U'}{size * 8}{order}").copy()
+            fewest = max(2 if signed else 1, 8 * (size - 1))
+            precision = int(self.r.integers(fewest, size * 8 + 1))
+            tid.set_precision(precision)
+            tid.set_offset(int(self.r.integers(0, size * 8 - precision + 1)))
+            pads = [h5py.h5t.PAD_ZERO, h5py.h5t.PAD_ONE]
+            tid.set_pad(self.pick(pads), self.pick(pads))
+            bits = precision - 1 if signed else precision
+            low, high = (-(1 << bits), (1 << bits) - 1) if signed else (0, min((1 << bits) - 1, 2**63 - 1))
+            mem = self.r.integers(low, high, n, endpoint=True, dtype=np.int64)
+            mtype = h5py.h5t.NATIVE_INT64
+            if lowlevel.lib is not None and self.chance(0.6):
+                dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+                dcpl.set_chunk((int(self.r.integers(1, n + 1)),))
+                call("H5Pset_nbit", dcpl)
         else:
             size = int(self.r.integers(1, 12))
             tid = h5py.h5t.C_S1.copy()
@@ -332,10 +415,11 @@ class Maker:
             if kind == "nullterm":
                 raw.reshape(n, size)[:, -1] = 0
             mem = np.frombuffer(raw.tobytes(), dtype=f"S{size}")
-        dsid = h5py.h5d.create(group.id, self.name("s").encode(), tid, space)
-        dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(mem), mtype=tid)
+            mtype = tid
+        dsid = h5py.h5d.create(group.id, self.name("s").encode(), tid, space, dcpl=dcpl)
+        dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(mem), mtype=mtype)
         aid = h5py.h5a.create(dsid, self.name("sa").encode(), tid, space)
-        aid.write(np.ascontiguousarray(mem), mtype=tid)
+        aid.write(np.ascontiguousarray(mem), mtype=mtype)
 
     def crowd(self, parent):
         """A group of hundreds of links: multi-level symbol-table B-trees in old-style groups,
@@ -351,10 +435,33 @@ class Maker:
     def group(self, parent, depth):
         name = self.name("g")
         track = self.chance(0.3)
-        g = parent.create_group(name, track_order=track, track_times=self.chance(0.3))
+        if lowlevel.lib is not None and self.chance(0.25):
+            g = self.tuned_group(parent, name, track)
+        else:
+            g = parent.create_group(name, track_order=track, track_times=self.chance(0.3))
         self.groups.append(g.name)
         self.attrs(g, many=self.chance(0.1))
         self.fill(g, depth + 1)
+
+    def tuned_group(self, parent, name, track):
+        """A group with non-default storage: when links move between compact and dense
+        storage, the estimated link count and name length, the local heap's size, a deflated
+        fractal heap for dense links."""
+        gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+        if track:
+            gcpl.set_link_creation_order(h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED)
+        if self.chance(0.6):
+            call("H5Pset_link_phase_change", gcpl, *self.pick([(0, 0), (2, 1), (16, 8), (100, 90)]))
+        if self.chance(0.4):
+            call("H5Pset_est_link_info", gcpl, self.pick([1, 30, 500]), self.pick([2, 18, 200]))
+        if self.chance(0.4):
+            call("H5Pset_local_heap_size_hint", gcpl, self.pick([0, 16, 4096]))
+        if self.chance(0.3):
+            call("H5Pset_deflate", gcpl, int(self.r.integers(1, 10)))  # the dense link heap's blocks
+        lcpl = h5py.h5p.create(h5py.h5p.LINK_CREATE)
+        lcpl.set_char_encoding(h5py.h5t.CSET_UTF8)
+        h5py.h5g.create(parent.id, name.encode(), lcpl=lcpl, gcpl=gcpl)
+        return parent[name]
 
     def fill(self, group, depth):
         wide = self.chance(0.15)
@@ -425,6 +532,27 @@ class Maker:
             if len(names) > 2:
                 del f[self.pick(names)]
 
+
+    def file_knobs(self, fcpl):
+        """Shared object header messages (indexes kept as lists or v2 B-trees, messages
+        stored once in a fractal heap) and non-default B-tree K values (node sizes of
+        old-style group and chunk B-trees)."""
+        if self.chance(0.2):
+            kinds = [lowlevel.SHARE_DATASPACE, lowlevel.SHARE_DATATYPE, lowlevel.SHARE_FILL,
+                     lowlevel.SHARE_PIPELINE, lowlevel.SHARE_ATTRIBUTE]
+            n = int(self.r.integers(1, 4))
+            flags = [0] * n
+            for k in kinds:
+                if self.chance(0.8):
+                    flags[int(self.r.integers(n))] |= k
+            call("H5Pset_shared_mesg_nindexes", fcpl, n)
+            for i, f in enumerate(flags):
+                call("H5Pset_shared_mesg_index", fcpl, i, f, int(self.pick([1, 8, 40, 200])))
+            call("H5Pset_shared_mesg_phase_change", fcpl, *self.pick([(50, 40), (3, 2), (0, 0)]))
+        if self.chance(0.15):
+            call("H5Pset_sym_k", fcpl, self.pick([2, 4, 16, 64]), self.pick([1, 2, 4, 16]))
+        if self.chance(0.15):
+            call("H5Pset_istore_k", fcpl, self.pick([2, 4, 8, 64]))
 
     def dimension_scales(self, objects):
         """netCDF-4 style dimension scales: DIMENSION_LIST (vlen of object references) on the
@@ -512,6 +640,8 @@ def make(seed, path):
         # libhdf5 2.0 stores object references at 8 bytes whatever the address size, while
         # the datatype says the address size: readers that follow the datatype disagree.
         m.references = offsets == 8
+    if lowlevel.lib is not None:
+        m.file_knobs(fcpl)
     if m.chance(0.3):
         order = h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED
         fcpl.set_link_creation_order(order)
