@@ -14,8 +14,9 @@ contiguous, external and chunked layouts with fixed or unlimited maxshape, so ev
 libhdf5 picks; deflate, shuffle, fletcher32, scale-offset, N-bit, LZF, szip and the hdf5plugin
 filters, unfiltered edge chunks; fill values and fill times, unwritten chunks, resizes; virtual
 datasets), attributes (compact, dense, large, of committed types), committed datatypes, object
-and region references, dimension scales, soft, external and extra hard links, and deletions
-that leave holes. Setters h5py does not wrap are called through lowlevel.py.
+and region references, dimension scales, soft, external and extra hard links (cycles too),
+renames, and deletions of links and attributes that leave holes; datasets shrunk then grown.
+Setters h5py does not wrap are called through lowlevel.py.
 The file is what libhdf5 wrote: the oracle then reads it with h5py (shared corpus golden.py).
 """
 import os
@@ -110,8 +111,9 @@ class Maker:
             return np.dtype(f"V{int(self.r.integers(1, 9))}")
         if roll < 0.9:
             shape = tuple(int(x) for x in self.r.integers(1, 4, int(self.r.integers(1, 3))))
-            # ASCII strings, as in compounds below (one conversion serves both character sets).
-            base = h5py.string_dtype("ascii") if self.chance(0.2) else self.numeric()
+            # Arrays of strings only inside compounds (h5py cannot write a dataset of them),
+            # ASCII as there (one conversion serves both character sets).
+            base = h5py.string_dtype("ascii") if depth and self.chance(0.3) else self.numeric()
             return np.dtype((base, shape))
         if roll < 0.93:
             return h5py.ref_dtype if self.references else self.numeric()
@@ -198,6 +200,9 @@ class Maker:
             if self.dense_attrs and self.chance(0.03) and dt.kind in "iuf":
                 shape = (int(self.r.integers(9000, 20000)),)  # larger than a header message may hold
             obj.attrs.create(name, self.values(dt, shape), dtype=dt)
+        if count and self.chance(0.15):
+            for _ in range(int(self.r.integers(1, count + 1))):
+                del obj.attrs[self.pick(list(obj.attrs))]  # holes in the header or dense heap
 
     def dataset(self, group):
         dt = self.dtype()
@@ -294,6 +299,10 @@ class Maker:
                         return
                 else:
                     ds[...] = data
+            if "maxshape" in kw and self.chance(0.15):
+                # Shrinking drops the chunks past the new extent and fills the cut-off part of
+                # edge chunks, so growing again (below) must show fill values there.
+                ds.resize(tuple(int(self.r.integers(0, s + 1)) for s in ds.shape))
             if "maxshape" in kw and self.chance(0.3):
                 grow = tuple(
                     s + int(self.r.integers(0, 5)) if m is None else s
@@ -477,6 +486,8 @@ class Maker:
                     name = self.name("t")
                     group[name] = t
                     self.types.append(group[name])
+                    if self.chance(0.3):
+                        self.attrs(group[name])
             elif roll < 0.87:
                 group[self.name("soft")] = h5py.SoftLink(self.pick(self.groups) if self.chance(0.8) else "/nowhere")
             elif roll < 0.9:
@@ -527,6 +538,12 @@ class Maker:
         for _ in range(int(self.r.integers(0, 3))):
             if objects:
                 f[self.name("hard")] = self.pick(objects)
+        if len(self.groups) > 1 and self.chance(0.3):
+            # A second hard link to a group, perhaps an ancestor: the hierarchy has a cycle.
+            f[self.pick(self.groups)][self.name("up")] = f[self.pick(self.groups)]
+        if self.chance(0.3):
+            names = list(f.keys())
+            f.move(self.pick(names), self.name("moved"))
         for _ in range(int(self.r.integers(0, 3))):
             names = list(f.keys())
             if len(names) > 2:
@@ -653,5 +670,22 @@ def make(seed, path):
         m.finish(f)
 
 
+def walkable(path):
+    """Whether libhdf5 can visit every object of the file it wrote. With shared messages it
+    sometimes leaves a NULL message flagged shareable in a header, then refuses to open that
+    object ("message of unshareable class flagged as shareable") or to name any object a
+    reference points at: the oracle has no answer for such a file."""
+    try:
+        with h5py.File(path, "r") as f:
+            f.visit(lambda name: None)
+        return True
+    except (OSError, RuntimeError, KeyError, ValueError):
+        return False
+
+
 if __name__ == "__main__":
-    make(int(sys.argv[1]), sys.argv[2])
+    seed, out = int(sys.argv[1]), os.path.abspath(sys.argv[2])
+    for attempt in range(5):  # a file the oracle cannot walk is drawn again, reproducibly
+        make(seed if attempt == 0 else [seed, attempt], out)
+        if walkable(out):
+            break

@@ -8,9 +8,12 @@ Usage: python3 make_netcdf.py SEED OUT.nc
 The netCDF layer adds what plain h5py files lack: creation-order-tracked groups and attributes,
 dimension scales with hidden dimension datasets (`_nc4_non_coord_`), `_NCProperties`,
 `_Netcdf4Dimid` and `_Netcdf4Coordinates` attributes, variables growing along unlimited
-dimensions, string (vlen) and char variables, and user-defined compound, enum and vlen types.
+dimensions, string (vlen) and char variables, user-defined compound, enum and vlen types, and
+netCDF-C's filters: deflate, Zstandard and bzip2 through its own plugins, quantization
+(BitGroom, BitRound, GranularBitRound), either byte order.
 """
 import sys
+import warnings
 
 import netCDF4
 import numpy as np
@@ -63,19 +66,27 @@ class Maker:
         names = tuple(d.name for d in use)
         kw = {}
         if self.chance(0.6):
-            kw["zlib"] = True
+            # netCDF-C's own filter plugins write their parameters their own way, not
+            # hdf5plugin's. (Not its Blosc: it fails on any chunk it cannot compress.)
+            kw["compression"] = self.pick(["zlib", "zlib", "zstd", "bzip2"])
             kw["complevel"] = int(self.r.integers(1, 9))
             kw["shuffle"] = self.chance(0.5)
         if self.chance(0.2):
             kw["fletcher32"] = True
         if self.chance(0.3) and not any(d.isunlimited() for d in use):
-            kw["contiguous"] = not kw.get("zlib") and not kw.get("fletcher32")
+            kw["contiguous"] = not kw.get("compression") and not kw.get("fletcher32")
         elif self.chance(0.5):
             kw["chunksizes"] = [max(1, int(self.r.integers(1, max(2, len(d) + 1)))) if len(d) else 1 for d in use]
         if kind < 0.7:
             t = self.pick(NUMERIC)
             if self.chance(0.3):
                 kw["fill_value"] = self.values(t, ())[()]
+            if t[0] == "f" and self.chance(0.3):
+                # Quantization zeroes low mantissa bits before compression (CF's lossy mode).
+                kw["significant_digits"] = int(self.r.integers(1, 7))  # netCDF-C refuses 7 for f4
+                kw["quantize_mode"] = self.pick(["BitGroom", "BitRound", "GranularBitRound"])
+            if self.chance(0.3):
+                kw["endian"] = self.pick(["little", "big"])
             v = g.createVariable(self.name("v"), t, names, **kw)
             shape = tuple(len(d) if not d.isunlimited() else int(self.r.integers(0, 30)) for d in use)
             if all(shape):
@@ -132,6 +143,8 @@ class Maker:
 
 
 def make(seed, path):
+    # The endian keyword overrides the native dtype it comes with, as intended.
+    warnings.filterwarnings("ignore", "endian-ness of dtype and endian kwarg do not match")
     m = Maker(seed)
     fmt = "NETCDF4" if m.chance(0.9) else "NETCDF4_CLASSIC"
     with netCDF4.Dataset(path, "w", format=fmt) as nc:
