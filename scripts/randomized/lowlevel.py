@@ -45,7 +45,19 @@ def _load():
 lib = _load()
 
 
+class Refused(Exception):
+    """libhdf5 refused a setter's arguments: not one of the RuntimeErrors h5py raises for
+    libhdf5's own failures while writing, which make_file.py draws again."""
+
+
 def call(name, plist, *args):
-    """Calls the setter `name` on an h5py property list; libhdf5's refusal is an error."""
+    """Calls the setter `name` on an h5py property list."""
     if getattr(lib, name)(plist.id, *args) < 0:
-        raise RuntimeError(f"{name}{args} failed")
+        raise Refused(f"{name}{args}")
+
+
+def utf8_lcpl():
+    """A link creation property list marking names as UTF-8, as h5py's high-level API does."""
+    lcpl = h5py.h5p.create(h5py.h5p.LINK_CREATE)
+    lcpl.set_char_encoding(h5py.h5t.CSET_UTF8)
+    return lcpl

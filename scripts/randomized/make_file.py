@@ -335,7 +335,7 @@ class Maker:
             # Layout message version 4 holds the flag, so it needs the v1.10 format or later.
             try:
                 call("H5Pset_chunk_opts", dcpl, lowlevel.DONT_FILTER_PARTIAL_CHUNKS)
-            except RuntimeError:
+            except lowlevel.Refused:
                 pass
         if "fillvalue" in kw:
             dcpl.set_fill_value(np.array(kw["fillvalue"], dtype=dt))
@@ -344,9 +344,8 @@ class Maker:
             maxshape = tuple(h5py.h5s.UNLIMITED if m is None else m for m in maxshape)
         space = h5py.h5s.create_simple(shape, maxshape)
         tid = h5py.h5t.py_create(dt, logical=True)
-        lcpl = h5py.h5p.create(h5py.h5p.LINK_CREATE)
-        lcpl.set_char_encoding(h5py.h5t.CSET_UTF8)
-        return h5py.Dataset(h5py.h5d.create(group.id, name.encode(), tid, space, dcpl=dcpl, lcpl=lcpl))
+        dsid = h5py.h5d.create(group.id, name.encode(), tid, space, dcpl=dcpl, lcpl=lowlevel.utf8_lcpl())
+        return h5py.Dataset(dsid)
 
     def plugin_filter(self, dt, chunk_elements):
         """Keyword arguments for one of the filters outside libhdf5's own set (szip through
@@ -470,9 +469,7 @@ class Maker:
             call("H5Pset_local_heap_size_hint", gcpl, self.pick([0, 16, 4096]))
         if self.chance(0.3):
             call("H5Pset_deflate", gcpl, int(self.r.integers(1, 10)))  # the dense link heap's blocks
-        lcpl = h5py.h5p.create(h5py.h5p.LINK_CREATE)
-        lcpl.set_char_encoding(h5py.h5t.CSET_UTF8)
-        h5py.h5g.create(parent.id, name.encode(), lcpl=lcpl, gcpl=gcpl)
+        h5py.h5g.create(parent.id, name.encode(), lcpl=lowlevel.utf8_lcpl(), gcpl=gcpl)
         return parent[name]
 
     def fill(self, group, depth):
@@ -551,7 +548,6 @@ class Maker:
             names = list(f.keys())
             if len(names) > 2:
                 del f[self.pick(names)]
-
 
     def file_knobs(self, fcpl):
         """Shared object header messages (indexes kept as lists or v2 B-trees, messages
