@@ -16,6 +16,7 @@ pub mod limits;
 pub mod message;
 pub mod object_header;
 pub mod read;
+pub mod root_hint;
 pub mod selection;
 pub mod sohm;
 pub mod superblock;

@@ -115,13 +115,7 @@ impl ObjectHeader {
     /// with the continuations the first chunk names: a caller that knows its next structures
     /// (a group's names and symbol nodes) gets them in the round trip of a distant continuation.
     pub fn read_with(r: &Reader, address: u64, also: &[(u64, u64)]) -> Result<ObjectHeader> {
-        let head = r.read_upto(address, SPECULATIVE_READ, STRUCTURE)?;
-        let mut walk = Walk::new(address, r.ctx);
-        let mut header = if head.starts_with(b"OHDR") {
-            read_v2_prefix(r, address, head, &mut walk)?
-        } else {
-            read_v1_prefix(r, address, head, &mut walk)?
-        };
+        let (mut header, mut walk) = Self::read_prefix(r, address)?;
         let tracked = header.flags & V2_ATTR_CREATION_ORDER_TRACKED != 0;
         // The first chunk's continuations go out together (with `also`), not one by one: as
         // many as the walk will accept, so a corrupt header cannot make the hint fetch more
@@ -168,6 +162,26 @@ impl ObjectHeader {
             }
         }
         Ok(header)
+    }
+
+    /// The prefix and the messages of the first chunk alone, its continuations not followed:
+    /// what the bytes at hand tell of a header whose continuations lie elsewhere.
+    pub fn read_first_chunk(r: &Reader, address: u64) -> Result<ObjectHeader> {
+        let (mut header, walk) = Self::read_prefix(r, address)?;
+        header.messages = walk.messages;
+        Ok(header)
+    }
+
+    /// The prefix and first chunk, with the walk that holds their messages and continuations.
+    fn read_prefix(r: &Reader, address: u64) -> Result<(ObjectHeader, Walk)> {
+        let head = r.read_upto(address, SPECULATIVE_READ, STRUCTURE)?;
+        let mut walk = Walk::new(address, r.ctx);
+        let header = if head.starts_with(b"OHDR") {
+            read_v2_prefix(r, address, head, &mut walk)?
+        } else {
+            read_v1_prefix(r, address, head, &mut walk)?
+        };
+        Ok((header, walk))
     }
 
     /// The first message of the given type.
