@@ -321,13 +321,14 @@ impl BlockCache {
         let source = Arc::clone(&self.inner.source);
         let cache: Weak<Inner> = Arc::downgrade(&self.inner);
         let fetch = async move {
-            // Through the planner: a run of large blocks (whole pages of a paged file) is split
-            // into parts fetched in parallel instead of crawling over one connection.
+            // Through the planner: a run of blocks (whole pages of a paged file) is split into
+            // parts fetched in parallel instead of crawling over one connection.
             // A fill is wider than what readers asked for; `read` reports what they use.
+            let opts = PlanOptions::for_source(source.as_ref());
             let outcome = crate::trace::widened(read_planned(
                 source.as_ref(),
                 std::slice::from_ref(&byte_range),
-                &PlanOptions::default(),
+                &opts,
             ))
             .await
             .and_then(|mut data| {

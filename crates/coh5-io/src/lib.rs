@@ -29,10 +29,15 @@ pub use error::{Error, Result};
 pub use list::expand;
 pub use local::LocalFile;
 pub use memory::MemorySource;
-pub use object::{ObjectStoreSource, DEFAULT_FIRST_READ, FIRST_READ_PART, REMOTE_READ_AHEAD};
+pub use object::{
+    first_read_part, ObjectStoreSource, DEFAULT_FIRST_READ, FIRST_READ_PART, REMOTE_READ_AHEAD,
+};
 pub use open::open;
 pub use options::{SourceOptions, DEFAULT_S3_REGION};
-pub use plan::{read_planned, Plan, PlanOptions, Request};
+pub use plan::{
+    read_planned, read_planned_each, Plan, PlanOptions, Request, REMOTE_CONCURRENCY,
+    REMOTE_MIN_PART,
+};
 pub use retry::RetryPolicy;
 pub use source::{ByteSource, DEFAULT_CONCURRENCY, LOCAL_READ_AHEAD};
 pub use stats::{critical_path, Stats, StatsSnapshot};

@@ -42,9 +42,22 @@ use crate::{ByteSource, Error, Result, Stats};
 pub const DEFAULT_FIRST_READ: u64 = 4 << 20;
 /// Least time the speculative parts of the first read are waited for after its first part.
 const MIN_GRACE: Duration = Duration::from_millis(50);
-/// The first read goes out as parallel GETs of this size: at 50 MB/s per connection a MiB
-/// arrives in about 20 ms, where 4 MiB over one connection would take 80 ms.
+/// The first read goes out as parallel GETs of at most this size: at 50 MB/s per connection a
+/// MiB arrives in about 20 ms, where 4 MiB over one connection would take 80 ms.
 pub const FIRST_READ_PART: u64 = 1 << 20;
+/// A shorter first read is still cut into this many parallel GETs (of at least
+/// [`MIN_FIRST_READ_PART`]): its transfer time is a quarter of one connection's.
+const FIRST_READ_PARTS: u64 = 4;
+/// Parts of the first read are not made smaller than this (a GET this size is mostly latency).
+const MIN_FIRST_READ_PART: u64 = 256 << 10;
+
+/// Size of each parallel GET of a first read of `first_read` bytes.
+pub fn first_read_part(first_read: u64) -> u64 {
+    first_read
+        .div_ceil(FIRST_READ_PARTS)
+        .clamp(MIN_FIRST_READ_PART, FIRST_READ_PART)
+        .min(first_read)
+}
 
 /// One object in an object store.
 #[derive(Debug)]
@@ -246,6 +259,8 @@ impl ObjectStoreSource {
         // object_store has checked that the served range is the requested one (clipped to the
         // object's end).
         let expect = result.range.end.saturating_sub(result.range.start);
+        // The body's frames are appended without growing the buffer again and again.
+        buf.reserve(usize::try_from(expect).unwrap_or(usize::MAX));
         let mut stream = result.into_stream();
         let mut got = 0u64;
         loop {
@@ -313,7 +328,7 @@ impl ObjectStoreSource {
     /// the object's absence or a lost budget.
     async fn learn_size(&self) -> Result<u64> {
         if self.first_read > 0 {
-            let part = FIRST_READ_PART.min(self.first_read);
+            let part = first_read_part(self.first_read);
             let ranges: Vec<Range<u64>> = (1..self.first_read.div_ceil(part))
                 .map(|k| k * part..((k + 1) * part).min(self.first_read))
                 .collect();
