@@ -17,7 +17,7 @@ use coh5_format::message::SharedRef;
 use coh5_format::object_header::{ObjectHeader, RawMessage};
 use coh5_format::sohm::SharedMessageTable;
 use coh5_format::superblock::Superblock;
-use coh5_format::{Context, Cursor, Error as FormatError, Reader};
+use coh5_format::{root_hint, Context, Cursor, Error as FormatError, Reader};
 use coh5_io::{read_planned, trace, ByteSource, PlanOptions, SourceOptions};
 
 use crate::error::{Error, Result};
@@ -85,6 +85,9 @@ pub(crate) struct Inner {
     pub options: SourceOptions,
     pub meta: MetaSource,
     pub superblock: Superblock,
+    /// The root group's (B-tree, local heap): the superblock's record, or else where libhdf5
+    /// puts them (see [`root_hint`]); used only to fetch the root's names early.
+    root_symbol_table: Option<(u64, u64)>,
     pub sohm: Option<SharedMessageTable>,
     pub file_space: Option<FileSpaceInfo>,
     headers: Mutex<HashMap<u64, Arc<ObjectHeader>>>,
@@ -187,10 +190,22 @@ impl File {
         // with the prefix's tail from the extension on: libhdf5 writes it at close, with the
         // continuations of headers that grew (an ATL03 group's links among them).
         let through_extension = extension.and_then(through_extension);
+        let root_symbol_table = superblock.root_symbol_table.or_else(|| {
+            root_hint::root_symbol_table(
+                &Reader::new(&first, superblock.ctx),
+                superblock.root_object_header,
+            )
+        });
         let first = match (through_extension, extension) {
             (Some(end), Some(at)) if access == Access::Paths => {
                 meta.set_block_size(PAGED_BLOCK, first.clone());
-                meta.prefetch(std::slice::from_ref(&(at..end)));
+                // The root's names go out with the tail: every path starts with them.
+                let ctx = superblock.ctx;
+                let mut spans = root_symbol_table
+                    .map(|(btree, heap)| group_name_spans(&Reader::new(&first, ctx), btree, heap))
+                    .unwrap_or_default();
+                spans.push((at.saturating_sub(ctx.base_address), end - at));
+                Reader::new(&meta, ctx).prefetch_spans(&spans);
                 first
             }
             (Some(end), _) if end > first.len() as u64 => {
@@ -206,6 +221,7 @@ impl File {
             options,
             meta,
             superblock,
+            root_symbol_table,
             sohm: None,
             file_space: None,
             headers: Mutex::default(),
@@ -267,13 +283,22 @@ impl File {
     /// The root group.
     pub fn root(&self) -> Result<Group> {
         let addr = self.inner.superblock.root_object_header;
-        if let Some((btree, heap)) = self.inner.superblock.root_symbol_table {
+        if let Some((btree, heap)) = self.inner.root_symbol_table {
             if !lock(&self.inner.headers).contains_key(&addr) {
                 self.inner.read_root_header(addr, btree, heap);
             }
         }
         Group::open(self.clone(), "/".into(), addr)
     }
+}
+
+/// Relative (address, length) spans of the symbol nodes and the names of the old-style group
+/// with this tree and heap, as far as `r` tells them: a caller asks for them together with a
+/// read it makes anyway.
+fn group_name_spans(r: &Reader, btree: u64, heap: u64) -> Vec<(u64, u64)> {
+    let mut spans = symbol_node_spans(r, btree).unwrap_or_default();
+    spans.extend(LocalHeap::data_span(r, heap).ok());
+    spans
 }
 
 impl Inner {
@@ -340,11 +365,11 @@ impl Inner {
     }
 
     /// Reads the root group's header into the cache, with the group's names and symbol nodes
-    /// (from the tree and heap a version 0/1 superblock caches) fetched in the round trip of
-    /// the header's continuations: libhdf5 moves the part of a root header that grows (its
-    /// attributes) to where the file ended, so listing the root would otherwise wait for that
-    /// read and then for its own. The hint only fetches; the links still come from the
-    /// header's symbol table message. Errors are left for the reads that follow.
+    /// (from the tree and heap a version 0/1 superblock caches, or [`root_hint`] found) fetched
+    /// in the round trip of the header's continuations: libhdf5 moves the part of a root header
+    /// that grows (its attributes) to where the file ended, so listing the root would otherwise
+    /// wait for that read and then for its own. The hint only fetches; the links still come from
+    /// the header's symbol table message. Errors are left for the reads that follow.
     fn read_root_header(&self, addr: u64, btree: u64, heap: u64) {
         let r = self.reader();
         r.prefetch_spans(&[
@@ -352,9 +377,7 @@ impl Inner {
             (heap, LocalHeap::header_len(&r.ctx)),
             (btree, GROUP_NODE_PREFETCH),
         ]);
-        let mut also = symbol_node_spans(&r, btree).unwrap_or_default();
-        also.extend(LocalHeap::data_span(&r, heap).ok());
-        let _ = self.header_with(addr, &also);
+        let _ = self.header_with(addr, &group_name_spans(&r, btree, heap));
     }
 
     /// The object header at `addr`, decoded once per file.

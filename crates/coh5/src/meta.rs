@@ -30,7 +30,8 @@ pub const DEFAULT_BLOCK: u64 = 512 * 1024;
 /// all of it for most granules, so opening and walking every object take no further round
 /// trip. An object store source fetches these bytes with the size, in the same round trip.
 pub const FIRST_READ: u64 = coh5_io::DEFAULT_FIRST_READ;
-/// The first read of an open for a few paths ([`crate::Access::Paths`]): one GET of 1 MiB.
+/// The first read of an open for a few paths ([`crate::Access::Paths`]): 1 MiB, in four
+/// parallel GETs.
 /// libhdf5 lays metadata out in the order objects were made, so it holds the root group and
 /// an ATL03 granule's first beam; what a path needs beyond it comes in blocks. A read of one
 /// 13 MB photon variable then fetches a tenth of that again in metadata, not a third.

@@ -4,9 +4,9 @@
 //! A read of several datasets is planned as one: every dataset's selection is turned into the
 //! byte ranges it needs (contiguous spans, intersecting chunks), and all ranges of all datasets
 //! are fetched in batches, several batches in flight together, each through the range planner
-//! (`coh5_io::read_planned`: neighbouring chunks merged, large spans split across
-//! connections). Each fetched piece is decoded on
-//! the rayon pool as soon as its batch arrives, so fetching overlaps decoding, and a window of
+//! (`coh5_io::read_planned_each`: neighbouring chunks merged, large spans split across
+//! connections). Each fetched piece is decoded on the rayon pool as soon as the requests
+//! holding it are in, so fetching overlaps decoding, and a window of
 //! fetched-but-undecoded bytes bounds memory to the outputs plus that window. A whole chunk is
 //! decoded straight into its run of the output; other pieces are scattered into their disjoint
 //! parts of it. Over an object store this makes a read of N small datasets cost about one round
@@ -25,7 +25,7 @@ use coh5_format::message::filter_pipeline::Filter;
 use coh5_format::message::kind;
 use coh5_format::message::layout::{Layout, FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS};
 use coh5_format::{Error as FormatError, UNDEF_ADDR};
-use coh5_io::{read_planned, trace, PlanOptions};
+use coh5_io::{read_planned_each, trace, PlanOptions};
 use tokio::sync::Semaphore;
 
 use crate::chunks::{stored, Chunk, ChunkedLayout};
@@ -36,7 +36,7 @@ use crate::selection::{DimSelection, Part, Selection};
 use crate::value::canonical_bytes;
 
 /// Batches fetched ahead of the one being handed to the decoders; a batch is an eighth of the
-/// window, planned and fetched as one (`read_planned`).
+/// window, planned and fetched as one (`read_planned_each`).
 const FETCH_AHEAD: usize = 8;
 
 /// The canonical encoding (SPEC.md §8) of every element of `d`.
@@ -124,32 +124,28 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
                         })
                         .collect();
                     let source = source.clone();
+                    // Pieces are handed over as their requests complete, so the decoders start
+                    // on the first while the last are still arriving.
+                    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
                     let fetch = tokio::spawn(trace::with_purpose(trace::RAW_DATA, async move {
                         let opts = PlanOptions::for_source(source.as_ref());
-                        read_planned(source.as_ref(), &ranges, &opts).await
+                        read_planned_each(source.as_ref(), &ranges, &opts, |i, bytes| {
+                            // The receiver goes only when the read has failed.
+                            let _ = tx.send((i, bytes));
+                        })
+                        .await
                     }));
-                    fetching.push_back((next, fetch, permit));
+                    fetching.push_back((next, fetch, rx, permit));
                     next += 1;
                 }
-                let Some((index, fetch, permit)) = fetching.pop_front() else {
+                let Some((index, fetch, mut arrived, permit)) = fetching.pop_front() else {
                     break;
                 };
-                let fetched = match fetch.await {
-                    Ok(Ok(fetched)) => fetched,
-                    Ok(Err(e)) => {
-                        fail(e.into());
-                        break;
-                    }
-                    Err(e) => {
-                        fail(Error::Io(coh5_io::Error::Task {
-                            location: source.location().to_string(),
-                            reason: e.to_string(),
-                        }));
-                        break;
-                    }
-                };
                 let permit = Arc::new(permit);
-                for (p, data) in pieces[batches[index].clone()].iter().zip(fetched) {
+                let batch = &pieces[batches[index].clone()];
+                // Ends when the fetch does (its sender is dropped), by success or error.
+                while let Some((i, data)) = arrived.recv().await {
+                    let p = &batch[i];
                     let (jobs, outs, fail, failed) = (&jobs, &outs, &fail, &failed);
                     let permit = permit.clone();
                     let decode = move || {
@@ -166,6 +162,20 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
                         decode();
                     } else {
                         scope.spawn(move |_| decode());
+                    }
+                }
+                match fetch.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        fail(e.into());
+                        break;
+                    }
+                    Err(e) => {
+                        fail(Error::Io(coh5_io::Error::Task {
+                            location: source.location().to_string(),
+                            reason: e.to_string(),
+                        }));
+                        break;
                     }
                 }
             }
