@@ -7,8 +7,9 @@
 //!   repeats), one request per chunk or contiguous block, all one after another. Each request
 //!   costs `rtt + bytes / bandwidth`.
 //! - **coh5**: metadata through its block cache (aligned blocks, adjacent missing blocks of one
-//!   read fetched together), simulated over the same read sequence, one request per miss, one
-//!   after another because each structure points at the next, after the open's first round
+//!   read fetched together, in parts of at least 256 KiB), simulated over the same read
+//!   sequence, one round trip per miss, one after another because each structure points at the
+//!   next, after the open's first round
 //!   trip of parallel parts (see [`coh5_first_read`]). Dataset reads are planned: the chunks go in
 //!   batches of [`BATCH_BYTES`] through the range planner (`coh5_io::Plan`, the same code the
 //!   reader runs: touching ranges joined, long spans split), [`DEFAULT_CONCURRENCY`] requests in
@@ -64,6 +65,13 @@ impl Estimate {
         self.seconds += p.rtt + bytes as f64 / p.bandwidth;
     }
 
+    /// One fill of coh5's block cache: `bytes` of adjacent blocks, one round trip, in the
+    /// parallel parts the range planner cuts them into for an object store.
+    fn add_fill(&mut self, p: &CostParams, bytes: u64) {
+        self.add_sequential(p, bytes);
+        self.requests += fill_requests(bytes) - 1;
+    }
+
     pub fn plus(self, other: Estimate) -> Estimate {
         Estimate {
             requests: self.requests + other.requests,
@@ -98,7 +106,7 @@ pub fn libhdf5_metadata(
 }
 
 /// coh5's speculative first round trip at open (`meta::FIRST_READ` bytes from offset 0):
-/// parallel GETs of `coh5_io::FIRST_READ_PART` bytes, sent before the object's size is known,
+/// parallel GETs of `coh5_io::first_read_part` bytes, sent before the object's size is known,
 /// so a small file's parts past its end are asked for (and refused) too. Afterwards the whole
 /// blocks it covers (and the short last block when it reaches the end of the file) are cached.
 /// When the superblock extension (at absolute offset `extension`) lies within
@@ -118,7 +126,8 @@ pub fn coh5_first_read(
         return Estimate::default();
     }
     let mut e = Estimate {
-        requests: crate::meta::FIRST_READ.div_ceil(coh5_io::FIRST_READ_PART),
+        requests: crate::meta::FIRST_READ
+            .div_ceil(coh5_io::first_read_part(crate::meta::FIRST_READ)),
         bytes: len,
         round_trips: 1,
         seconds: p.rtt + len as f64 / p.bandwidth,
@@ -181,11 +190,11 @@ pub fn coh5_metadata(
             if cached.insert(b) {
                 run = Some(run.map_or((b, b), |(s, _)| (s, b)));
             } else if let Some((s, l)) = run.take() {
-                e.add_sequential(p, run_bytes(s, l, block, file_size));
+                e.add_fill(p, run_bytes(s, l, block, file_size));
             }
         }
         if let Some((s, l)) = run {
-            e.add_sequential(p, run_bytes(s, l, block, file_size));
+            e.add_fill(p, run_bytes(s, l, block, file_size));
         }
     }
     for (_, ranges) in pending {
@@ -194,8 +203,8 @@ pub fn coh5_metadata(
     e
 }
 
-/// One prefetch: every missing block holding `ranges`, a request per run of adjacent missing
-/// blocks, [`coh5_io::PREFETCH_CONCURRENCY`] in flight.
+/// One prefetch: every missing block holding `ranges`, a fill per run of adjacent missing
+/// blocks (in parts, see [`fill_requests`]), [`coh5_io::PREFETCH_CONCURRENCY`] fills in flight.
 fn coh5_prefetch(
     ranges: &[Range<u64>],
     block: u64,
@@ -210,26 +219,37 @@ fn coh5_prefetch(
         .collect();
     blocks.sort_unstable();
     blocks.dedup();
-    let (mut requests, mut bytes) = (0u64, 0u64);
+    // Runs of adjacent missing blocks, each one fill.
+    let mut runs: Vec<u64> = Vec::new();
     let mut last_missing: Option<u64> = None;
     for b in blocks {
         if cached.insert(b) {
-            if last_missing.is_none_or(|l| l + 1 != b) {
-                requests += 1;
+            let len = run_bytes(b, b, block, file_size);
+            match runs.last_mut() {
+                Some(run) if last_missing.is_some_and(|l| l + 1 == b) => *run += len,
+                _ => runs.push(len),
             }
-            bytes += run_bytes(b, b, block, file_size);
             last_missing = Some(b);
         } else {
             last_missing = None;
         }
     }
-    let trips = requests.div_ceil(coh5_io::PREFETCH_CONCURRENCY as u64);
+    let bytes = runs.iter().sum();
+    let requests = runs.iter().map(|&r| fill_requests(r)).sum::<u64>();
+    let trips = (runs.len() as u64).div_ceil(coh5_io::PREFETCH_CONCURRENCY as u64);
     Estimate {
         requests,
         bytes,
         round_trips: trips,
         seconds: trips as f64 * p.rtt + bytes as f64 / p.bandwidth,
     }
+}
+
+/// Requests of one block-cache fill of `bytes` from an object store (at least one).
+fn fill_requests(bytes: u64) -> u64 {
+    let fill = 0..bytes.max(1);
+    let plan = coh5_io::Plan::new(std::slice::from_ref(&fill), &coh5_io::PlanOptions::remote());
+    plan.requests.len().max(1) as u64
 }
 
 fn run_bytes(first: u64, last: u64, block: u64, file_size: u64) -> u64 {
@@ -310,6 +330,33 @@ mod tests {
         let one = vec![Range { start: 0, end: 300 }];
         let e = coh5_metadata(&one, &[], 100, 1000, &mut cached, &P);
         assert_eq!(e.requests, 2);
+    }
+
+    #[test]
+    fn a_fill_of_half_a_mib_is_two_parallel_requests() {
+        // The block cache plans a fill as an object store's reads: parts of 256 KiB or more.
+        let block = 512 << 10;
+        let mut cached = HashSet::new();
+        let first = 0..10;
+        let e = coh5_metadata(
+            std::slice::from_ref(&first),
+            &[],
+            block,
+            4 * block,
+            &mut cached,
+            &P,
+        );
+        assert_eq!((e.requests, e.round_trips, e.bytes), (2, 1, block));
+        let mut cached = HashSet::new();
+        let e = coh5_metadata(
+            &[],
+            &[(0, vec![0..10, 3 * block..3 * block + 1])],
+            block,
+            4 * block,
+            &mut cached,
+            &P,
+        );
+        assert_eq!((e.requests, e.round_trips, e.bytes), (4, 1, 2 * block));
     }
 
     #[test]
