@@ -13,6 +13,9 @@ if ! command -v h5stat >/dev/null || ! command -v h5repack >/dev/null; then
         || { apt-get update && apt-get install -y --no-install-recommends hdf5-tools; }
 fi
 
+# A one-off build gains nothing from incremental state, which only takes disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked --no-fail-fast
