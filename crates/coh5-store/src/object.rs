@@ -72,18 +72,14 @@ pub(crate) async fn serve<B>(
         }
     };
     let path: PathBuf = r.segments.iter().fold(bucket_dir.clone(), |p, s| p.join(s));
-    let meta = match tokio::fs::metadata(&path).await {
+    // Looked up on the runtime's thread, as bodies are read (body.rs): the metadata is cached
+    // by the kernel, and a blocking-pool hop would cost more than the call.
+    let meta = match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => m,
-        _ => {
-            return not_found(
-                tokio::fs::metadata(&bucket_dir)
-                    .await
-                    .is_ok_and(|m| m.is_dir()),
-            )
-        }
+        _ => return not_found(std::fs::metadata(&bucket_dir).is_ok_and(|m| m.is_dir())),
     };
     // Symlinks may point anywhere; serve only what resolves inside the root.
-    match tokio::fs::canonicalize(&path).await {
+    match std::fs::canonicalize(&path) {
         Ok(real) if real.starts_with(&shared.root) => {}
         _ => return not_found(true),
     }
