@@ -131,6 +131,18 @@ pub(crate) fn stored(
     esize: u64,
     filtered: bool,
 ) -> crate::Result<(u64, Vec<Chunk>)> {
+    // libhdf5 refuses a chunk shape of another rank than the dataspace; a file that has one is
+    // corrupt, and every chunk's place in the dataset would be misread.
+    if layout.chunk_dims.len() != space.dims.len() {
+        return Err(object_err(
+            d,
+            format!(
+                "chunks of rank {} in a dataspace of rank {}",
+                layout.chunk_dims.len(),
+                space.dims.len()
+            ),
+        ));
+    }
     let chunk_bytes = layout
         .chunk_dims
         .iter()

@@ -112,3 +112,25 @@ fn dataspace_of_2_60_elements_is_refused_when_read() {
     );
     assert!(start.elapsed() < QUICK);
 }
+
+#[test]
+fn chunks_of_another_rank_than_the_dataspace_are_refused() {
+    // Found by the open_manifest fuzz target: the read indexed the output's shape with the
+    // chunk's dimensions and panicked.
+    let start = Instant::now();
+    let file = open("chunk_rank_mismatch.h5");
+    let Ok(Object::Dataset(d)) = child(&file, "c") else {
+        panic!("/c is a dataset");
+    };
+    let all = coh5::Selection::all(&[64]);
+    for e in [d.read_raw(&all).unwrap_err(), d.chunks().unwrap_err()] {
+        match e {
+            Error::Object { path, detail, .. } => {
+                assert_eq!(path, "/c");
+                assert_eq!(detail, "chunks of rank 2 in a dataspace of rank 1");
+            }
+            other => panic!("expected an object error, got {other}"),
+        }
+    }
+    assert!(start.elapsed() < QUICK);
+}
