@@ -128,3 +128,40 @@ fn one_path_takes_three_round_trips() {
         "{stats}"
     );
 }
+
+/// In a file written without aggregated metadata, a dataset's header continuation and the
+/// leaves of its chunk tree lie far from its header and from each other: the leaves, which
+/// the tree's root (next to the header) names, are asked for with the continuation, so the
+/// read costs the first read, that one wave and the chunks.
+#[test]
+fn a_distant_continuation_and_the_chunk_tree_leaves_come_in_one_round_trip() {
+    let dir = std::env::temp_dir().join(format!("coh5-far-continuation-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("b")).unwrap();
+    let file = dir.join("b/far.h5");
+    let made = Command::new("python3")
+        .arg(repo().join("crates/coh5-cli/tests/far_continuation.py"))
+        .arg(&file)
+        .output()
+        .expect("python3 with h5py must be installed (scripts/test.sh installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let server = Server::start(Config::new(dir.clone())).expect("start coh5-store");
+    let url = server.url("b", "far.h5");
+    let out = Command::new(env!("CARGO_BIN_EXE_coh5"))
+        .args(["--stats", "get", &url, "/d", "--format", "json"])
+        .output()
+        .expect("run coh5");
+    let stats = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stats}");
+    assert!(
+        stats.contains(", 3 round trips on the critical path"),
+        "{stats}"
+    );
+    let values: Vec<i64> = (0..3200).collect();
+    let expected = format!("{{\"/d\":{values:?}}}\n").replace(' ', "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}

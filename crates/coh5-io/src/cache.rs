@@ -303,6 +303,32 @@ impl BlockCache {
         Ok(data)
     }
 
+    /// The bytes of `range` when every block holding them is already cached, without fetching
+    /// or waiting: for hints worked out from what is in hand. Not counted as used.
+    pub fn peek(&self, range: Range<u64>) -> Option<Bytes> {
+        let size = *self.inner.size.get()?;
+        if range.start >= range.end || range.end > size {
+            return None;
+        }
+        let bs = self.inner.block_size;
+        let (first, last) = (range.start / bs, (range.end - 1) / bs);
+        let mut state = self.inner.lock();
+        let mut out = BytesMut::new();
+        for index in first..=last {
+            let block = state.touch(index)?;
+            let block_start = index * bs;
+            let lo = usize::try_from(range.start.max(block_start) - block_start).ok()?;
+            let hi = usize::try_from(range.end.min(block_start.saturating_add(bs)) - block_start)
+                .ok()?;
+            block.get(lo..hi)?;
+            if first == last {
+                return Some(block.slice(lo..hi));
+            }
+            out.extend_from_slice(&block[lo..hi]);
+        }
+        Some(out.freeze())
+    }
+
     /// Registers one fetch for the missing blocks `first..=last` and records them as parts.
     fn start_fetch(
         &self,
@@ -545,6 +571,25 @@ mod tests {
             data.slice(9990..10_000)
         );
         assert_eq!(counts(&cache).0, 4, "everything was cached");
+    }
+
+    #[tokio::test]
+    async fn peek_answers_from_cached_blocks_only() {
+        let (cache, data) = cache_over(1000, 64, 1 << 20, 0);
+        assert_eq!(cache.peek(0..10), None, "size unknown, nothing cached");
+        cache.read(70..200).await.unwrap();
+        assert_eq!(counts(&cache), (1, 192));
+        assert_eq!(
+            cache.peek(64..256),
+            Some(data.slice(64..256)),
+            "across blocks"
+        );
+        assert_eq!(cache.peek(100..110), Some(data.slice(100..110)));
+        assert_eq!(cache.peek(60..70), None, "block 0 is missing");
+        assert_eq!(cache.peek(250..260), None, "block 4 is missing");
+        assert_eq!(cache.peek(100..100), None);
+        assert_eq!(cache.peek(990..1001), None, "past the end");
+        assert_eq!(counts(&cache), (1, 192), "peeking never fetches");
     }
 
     #[tokio::test]

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use coh5_format::btree::v1::{symbol_node_spans, GROUP_NODE_PREFETCH};
+use coh5_format::btree::v1::{chunk_child_spans, symbol_node_spans, GROUP_NODE_PREFETCH};
 use coh5_format::cache_image::{CacheImage, CacheImageMessage};
 use coh5_format::heap::fractal::FractalHeap;
 use coh5_format::heap::global::GlobalHeapCollection;
 use coh5_format::heap::local::LocalHeap;
 use coh5_format::message::file_space_info::FileSpaceInfo;
 use coh5_format::message::kind;
+use coh5_format::message::layout::{ChunkIndex, Layout, LayoutMessage};
 use coh5_format::message::shared_message_table::SharedMessageTableMessage;
 use coh5_format::message::SharedRef;
 use coh5_format::object_header::{ObjectHeader, RawMessage};
@@ -22,7 +23,7 @@ use coh5_io::{read_planned, trace, ByteSource, PlanOptions, SourceOptions};
 
 use crate::error::{Error, Result};
 use crate::meta::{
-    through_extension, MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK, PAGED_BLOCK,
+    through_extension, InHand, MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK, PAGED_BLOCK,
     PATHS_FIRST_READ,
 };
 use crate::object::Group;
@@ -301,6 +302,26 @@ fn group_name_spans(r: &Reader, btree: u64, heap: u64) -> Vec<(u64, u64)> {
     spans
 }
 
+/// The nodes of the second level of the chunk tree of the dataset whose first header chunk is
+/// `first`, as far as `r` shows them; none for other objects, chunk indexes and layouts.
+fn chunk_tree_spans(r: &Reader, first: &ObjectHeader) -> Vec<(u64, u64)> {
+    let Some(m) = first.first(kind::LAYOUT) else {
+        return Vec::new();
+    };
+    match LayoutMessage::parse(&mut m.cursor(), &r.ctx) {
+        Ok(LayoutMessage {
+            layout:
+                Layout::Chunked {
+                    chunk_dims,
+                    index: ChunkIndex::BTreeV1 { address },
+                    ..
+                },
+            ..
+        }) => chunk_child_spans(r, address, chunk_dims.len() + 1).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 impl Inner {
     /// A byte source for a file this one refers to, reached with this file's options.
     pub fn open_related(&self, location: &str) -> Result<Arc<dyn ByteSource>> {
@@ -378,6 +399,20 @@ impl Inner {
             (btree, GROUP_NODE_PREFETCH),
         ]);
         let _ = self.header_with(addr, &group_name_spans(&r, btree, heap));
+    }
+
+    /// The header of an object reached by a path, which is usually read next. When its first
+    /// chunk names continuations to fetch, the second level of its chunk tree (as far as the
+    /// bytes in hand show it) is asked for in the same round trip: where metadata is not
+    /// aggregated, libhdf5 writes a dataset's continuation far from its header, and the walk of
+    /// the tree would otherwise wait for that read before asking for its own.
+    pub fn header_to_read(&self, addr: u64) -> coh5_format::Result<Arc<ObjectHeader>> {
+        if let Some(h) = lock(&self.headers).get(&addr) {
+            return Ok(h.clone());
+        }
+        let first = ObjectHeader::read_first_chunk(&self.reader(), addr)?;
+        let also = chunk_tree_spans(&Reader::new(&InHand(&self.meta), self.ctx()), &first);
+        self.header_with(addr, &also)
     }
 
     /// The object header at `addr`, decoded once per file.
@@ -536,7 +571,7 @@ impl File {
                 .find(|l| l.name == name.as_bytes())
                 .ok_or_else(not_found)?;
             current = match &link.kind {
-                LinkKind::Hard(_) => group.open_link(&link)?,
+                LinkKind::Hard(_) => group.open_link_to_read(&link)?,
                 LinkKind::Soft(target) => {
                     if hops >= MAX_SOFT_HOPS {
                         return Err(Error::Object {

@@ -278,6 +278,30 @@ impl ReadAt for MetaSource {
     }
 }
 
+/// The metadata in hand: reads are answered from cached blocks only and fail rather than
+/// fetch. For hints about what to ask for next, worked out without a round trip of their own.
+pub(crate) struct InHand<'a>(pub &'a MetaSource);
+
+impl ReadAt for InHand<'_> {
+    fn read_at(&self, offset: u64, len: u64) -> coh5_format::Result<Bytes> {
+        let meta = self.0;
+        offset
+            .checked_add(len)
+            .filter(|&end| end <= meta.size)
+            .and_then(|end| meta.cache.peek(offset..end))
+            .map(|bytes| meta.apply_overlay(offset, bytes))
+            .ok_or_else(|| FormatError::Io {
+                offset,
+                len,
+                detail: "not fetched yet".into(),
+            })
+    }
+
+    fn size(&self) -> u64 {
+        self.0.size
+    }
+}
+
 /// A panic elsewhere cannot leave a plain list inconsistent, so poisoning is ignored.
 fn lock_log(log: &Mutex<Vec<Range<u64>>>) -> std::sync::MutexGuard<'_, Vec<Range<u64>>> {
     log.lock().unwrap_or_else(|e| e.into_inner())

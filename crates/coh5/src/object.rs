@@ -61,11 +61,15 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    fn open(file: File, path: String, address: u64) -> Result<Node> {
-        let header = file
-            .inner
-            .header(address)
-            .map_err(|e| file.inner.err(&path, e))?;
+    /// Decodes the object's header; `to_read` when it was reached by a path and will likely be
+    /// read (see [`crate::file::Inner::header_to_read`]).
+    fn open(file: File, path: String, address: u64, to_read: bool) -> Result<Node> {
+        let header = if to_read {
+            file.inner.header_to_read(address)
+        } else {
+            file.inner.header(address)
+        };
+        let header = header.map_err(|e| file.inner.err(&path, e))?;
         Ok(Node {
             file,
             path,
@@ -123,7 +127,11 @@ impl Node {
 
 impl Object {
     pub(crate) fn open(file: File, path: String, address: u64) -> Result<Object> {
-        let node = Node::open(file, path, address)?;
+        Object::open_as(file, path, address, false)
+    }
+
+    fn open_as(file: File, path: String, address: u64, to_read: bool) -> Result<Object> {
+        let node = Node::open(file, path, address, to_read)?;
         match classify(&node.header) {
             Some(ObjectKind::Group) => Ok(Object::Group(Group { node })),
             Some(ObjectKind::Dataset) => Ok(Object::Dataset(Dataset { node })),
@@ -232,9 +240,18 @@ impl Group {
 
     /// The object a hard link of this group leads to.
     pub fn open_link(&self, link: &Link) -> Result<Object> {
+        self.open_link_as(link, false)
+    }
+
+    /// [`Group::open_link`] for a path being resolved: its last object is usually read next.
+    pub(crate) fn open_link_to_read(&self, link: &Link) -> Result<Object> {
+        self.open_link_as(link, true)
+    }
+
+    fn open_link_as(&self, link: &Link, to_read: bool) -> Result<Object> {
         let path = child_path(&self.node.path, &link.name_str());
         match &link.kind {
-            LinkKind::Hard(addr) => Object::open(self.node.file.clone(), path, *addr),
+            LinkKind::Hard(addr) => Object::open_as(self.node.file.clone(), path, *addr, to_read),
             _ => Err(Error::Object {
                 location: self.node.file.location().to_string(),
                 path,

@@ -79,6 +79,36 @@ pub fn symbol_node_spans(r: &Reader, btree_address: u64) -> Result<Vec<(u64, u64
     Ok(spans)
 }
 
+/// (address, bytes to ask for) of the nodes under a chunk tree's root when the root is an inner
+/// node, else none. `rank` counts a key's offsets as [`chunk_records`] does. For a reader that
+/// wants the tree's second level fetched in a round trip it makes anyway (a dataset header's
+/// distant continuation) instead of in one of its own before the leaves.
+pub fn chunk_child_spans(r: &Reader, btree_address: u64, rank: usize) -> Result<Vec<(u64, u64)>> {
+    if rank == 0 || rank > MAX_RANK + 1 {
+        return Ok(Vec::new());
+    }
+    let head = r.cursor(btree_address, 8, TREE)?;
+    let mut c = head.cursor();
+    c.signature(b"TREE")?;
+    let (node_type, level, used) = (c.u8()?, c.u8()?, usize::from(c.u16()?));
+    if node_type != CHUNK_NODES || level == 0 {
+        return Ok(Vec::new());
+    }
+    let (offsets, key_len) = (usize::from(r.ctx.sizeof_offsets), 8 + 8 * rank);
+    let len = 8 + 2 * offsets + (used + 1) * key_len + used * offsets;
+    let body = r.cursor(btree_address, len as u64, TREE)?;
+    let mut c = body.cursor();
+    c.skip(8 + 2 * offsets)?;
+    let mut spans = Vec::with_capacity(used);
+    for _ in 0..used {
+        c.skip(key_len)?;
+        // A child holds at most as many entries as a node of this tree can; the root's size
+        // is the bound the walk uses too.
+        spans.push((c.offset(&r.ctx)?, len as u64));
+    }
+    Ok(spans)
+}
+
 /// One leaf record of a chunk B-tree: where a chunk is stored and which of it is filtered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkRecord {
@@ -414,6 +444,29 @@ mod tests {
         // A key with the wrong rank misreads the node layout and must not panic.
         let _ = chunk_records(&r, root, 2);
         let _ = chunk_records(&r, root, MAX_RANK + 1);
+    }
+
+    #[test]
+    fn chunk_child_spans_name_the_second_level() {
+        let b = corpus("pyfive/tests/data/chunked.hdf5");
+        let r = Reader::new(&b, Context::default());
+        let root = find_all(&b, b"TREE\x01\x01")[0];
+        let spans = chunk_child_spans(&r, root, 3).unwrap();
+        assert_eq!(spans.len(), 2);
+        let mut leaves = 0;
+        for &(addr, len) in &spans {
+            let node = r.read(addr, len, "test").unwrap();
+            assert_eq!(&node[..6], b"TREE\x01\x00", "leaf at {addr}");
+            leaves += usize::from(u16::from_le_bytes([node[6], node[7]]));
+        }
+        assert_eq!(leaves, chunk_records(&r, root, 3).unwrap().len());
+        // A leaf root has no second level; group trees and absurd ranks give none.
+        let leaf = spans[0].0;
+        assert!(chunk_child_spans(&r, leaf, 3).unwrap().is_empty());
+        assert!(chunk_child_spans(&r, root, 0).unwrap().is_empty());
+        let g = Bytes::from(tree_node(0, 1, &[0, 0], &[64]));
+        let gr = Reader::new(&g, Context::default());
+        assert!(chunk_child_spans(&gr, 0, 3).unwrap().is_empty());
     }
 
     fn tree_node(node_type: u8, level: u8, keys: &[u64], children: &[u64]) -> Vec<u8> {
