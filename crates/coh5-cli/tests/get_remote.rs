@@ -110,23 +110,23 @@ fn get_reads_the_metadata_its_paths_touch_and_the_values_of_a_local_read() {
 fn one_path_takes_three_round_trips() {
     let server = Server::start(Config::new(repo())).expect("start coh5-store");
     let url = server.url("samples", "ATL03_sample.h5");
+    get_in_round_trips(&url, "/gt1l/heights/h_ph", 3);
+}
+
+/// Runs `coh5 --stats get URL PATH --format json`, which must succeed with `round_trips` on
+/// the critical path; returns its stdout.
+fn get_in_round_trips(url: &str, path: &str, round_trips: usize) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_coh5"))
-        .args([
-            "--stats",
-            "get",
-            &url,
-            "/gt1l/heights/h_ph",
-            "--format",
-            "json",
-        ])
+        .args(["--stats", "get", url, path, "--format", "json"])
         .output()
         .expect("run coh5");
     let stats = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stats}");
     assert!(
-        stats.contains(", 3 round trips on the critical path"),
+        stats.contains(&format!(", {round_trips} round trips on the critical path")),
         "{stats}"
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// In a file written without aggregated metadata, a dataset's header continuation and the
@@ -150,18 +150,8 @@ fn a_distant_continuation_and_the_chunk_tree_leaves_come_in_one_round_trip() {
     );
     let server = Server::start(Config::new(dir.clone())).expect("start coh5-store");
     let url = server.url("b", "far.h5");
-    let out = Command::new(env!("CARGO_BIN_EXE_coh5"))
-        .args(["--stats", "get", &url, "/d", "--format", "json"])
-        .output()
-        .expect("run coh5");
-    let stats = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stats}");
-    assert!(
-        stats.contains(", 3 round trips on the critical path"),
-        "{stats}"
-    );
+    let got = get_in_round_trips(&url, "/d", 3);
     let values: Vec<i64> = (0..3200).collect();
-    let expected = format!("{{\"/d\":{values:?}}}\n").replace(' ', "");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    assert_eq!(got, format!("{{\"/d\":{values:?}}}\n").replace(' ', ""));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -56,27 +56,13 @@ pub fn group_entries_with(
 /// leaf (the tree of a group of up to 2K × 2K links, nearly every group), else none: for a
 /// reader that wants them fetched together with other structures before it walks the tree.
 pub fn symbol_node_spans(r: &Reader, btree_address: u64) -> Result<Vec<(u64, u64)>> {
-    let head = r.cursor(btree_address, 8, TREE)?;
-    let mut c = head.cursor();
-    c.signature(b"TREE")?;
-    let (node_type, level, used) = (c.u8()?, c.u8()?, usize::from(c.u16()?));
-    if node_type != GROUP_NODES || level != 0 {
-        return Ok(Vec::new());
-    }
-    let (offsets, key_len) = (
-        usize::from(r.ctx.sizeof_offsets),
-        usize::from(r.ctx.sizeof_lengths),
-    );
-    let len = 8 + 2 * offsets + (used + 1) * key_len + used * offsets;
-    let body = r.cursor(btree_address, len as u64, TREE)?;
-    let mut c = body.cursor();
-    c.skip(8 + 2 * offsets)?;
-    let mut spans = Vec::with_capacity(used);
-    for _ in 0..used {
-        c.skip(key_len)?;
-        spans.push((c.offset(&r.ctx)?, SNOD_PREFETCH));
-    }
-    Ok(spans)
+    let key_len = usize::from(r.ctx.sizeof_lengths);
+    Ok(
+        match node_children(r, btree_address, GROUP_NODES, key_len)? {
+            Some((0, _, children)) => children.into_iter().map(|c| (c, SNOD_PREFETCH)).collect(),
+            _ => Vec::new(),
+        },
+    )
 }
 
 /// (address, bytes to ask for) of the nodes under a chunk tree's root when the root is an inner
@@ -87,26 +73,44 @@ pub fn chunk_child_spans(r: &Reader, btree_address: u64, rank: usize) -> Result<
     if rank == 0 || rank > MAX_RANK + 1 {
         return Ok(Vec::new());
     }
-    let head = r.cursor(btree_address, 8, TREE)?;
+    Ok(
+        match node_children(r, btree_address, CHUNK_NODES, 8 + 8 * rank)? {
+            // A child holds at most as many entries as a node of this tree can; the root's size
+            // is the bound the walk uses too.
+            Some((level, len, children)) if level > 0 => {
+                children.into_iter().map(|c| (c, len)).collect()
+            }
+            _ => Vec::new(),
+        },
+    )
+}
+
+/// (level, encoded length, children) of the node at `addr`, or `None` when it is a node of
+/// another type than `node_type`.
+fn node_children(
+    r: &Reader,
+    addr: u64,
+    node_type: u8,
+    key_len: usize,
+) -> Result<Option<(u8, u64, Vec<u64>)>> {
+    let head = r.cursor(addr, 8, TREE)?;
     let mut c = head.cursor();
     c.signature(b"TREE")?;
-    let (node_type, level, used) = (c.u8()?, c.u8()?, usize::from(c.u16()?));
-    if node_type != CHUNK_NODES || level == 0 {
-        return Ok(Vec::new());
+    let (kind, level, used) = (c.u8()?, c.u8()?, usize::from(c.u16()?));
+    if kind != node_type {
+        return Ok(None);
     }
-    let (offsets, key_len) = (usize::from(r.ctx.sizeof_offsets), 8 + 8 * rank);
+    let offsets = usize::from(r.ctx.sizeof_offsets);
     let len = 8 + 2 * offsets + (used + 1) * key_len + used * offsets;
-    let body = r.cursor(btree_address, len as u64, TREE)?;
+    let body = r.cursor(addr, len as u64, TREE)?;
     let mut c = body.cursor();
     c.skip(8 + 2 * offsets)?;
-    let mut spans = Vec::with_capacity(used);
+    let mut children = Vec::with_capacity(used);
     for _ in 0..used {
         c.skip(key_len)?;
-        // A child holds at most as many entries as a node of this tree can; the root's size
-        // is the bound the walk uses too.
-        spans.push((c.offset(&r.ctx)?, len as u64));
+        children.push(c.offset(&r.ctx)?);
     }
-    Ok(spans)
+    Ok(Some((level, len as u64, children)))
 }
 
 /// One leaf record of a chunk B-tree: where a chunk is stored and which of it is filtered.
