@@ -213,6 +213,7 @@ class Bench:
             log(f"coh5-store at {store.url}: {latency} ms first-byte latency, {bandwidth}")
             for variant in args.variants:
                 url = f"{store.url}/{BUCKET}/{granule_name(variant)}"
+                store.warm(url)
                 refs = None
                 if "kerchunk" in args.tools:
                     refs = os.path.join(self.work, f"refs-{variant}.json")

@@ -152,6 +152,8 @@ pub(crate) struct ObjectReader {
     pub fault: Option<(BodyFault, u64)>,
     pub shared: Arc<Shared>,
     pub conn: Arc<ConnShared>,
+    /// The whole object when it is served from memory; the ranges are then slices of it.
+    pub held: Option<Bytes>,
 }
 
 struct ReadState {
@@ -211,6 +213,17 @@ impl ReadState {
         let mut limit = self.r.end.min(self.pos.saturating_add(CHUNK));
         if let Some((_, at)) = fault_at.filter(|&(_, at)| at > self.pos) {
             limit = limit.min(at);
+        }
+        if let Some(held) = &self.r.held {
+            let (lo, hi) = (self.pos as usize, limit as usize);
+            let piece = held.get(lo..hi).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} shrank while being served", self.r.path.display()),
+                )
+            })?;
+            self.pos = limit;
+            return Ok(held.slice_ref(piece));
         }
         // Read on the runtime's own thread: an emulator's objects sit in the page cache, where
         // a 64 KiB read takes microseconds, while tokio::fs hops to the blocking pool and back

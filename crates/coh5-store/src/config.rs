@@ -75,6 +75,7 @@ pub struct Config {
     pub(crate) header_timeout: Duration,
     pub(crate) write_timeout: Duration,
     pub(crate) worker_threads: usize,
+    pub(crate) in_memory: bool,
 }
 
 impl Config {
@@ -92,6 +93,7 @@ impl Config {
             header_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(60),
             worker_threads: 2,
+            in_memory: false,
         }
     }
 
@@ -116,6 +118,13 @@ impl Config {
     /// Serve at most `limit` connections at once; `over` says what happens to the others.
     pub fn max_connections(mut self, limit: usize, over: OverLimit) -> Self {
         self.max_connections = Some((limit, over));
+        self
+    }
+
+    /// Serve objects from memory: each file is read whole by its first GET (and again once it
+    /// is replaced), so that reads from disk add nothing to the emulated latency and bandwidth.
+    pub fn in_memory(mut self, yes: bool) -> Self {
+        self.in_memory = yes;
         self
     }
 

@@ -31,6 +31,7 @@ mod faults;
 mod handler;
 mod list;
 mod log;
+mod memory;
 mod object;
 mod range;
 mod server;

@@ -65,6 +65,10 @@ struct Args {
     /// Write one CSV line per request here (start,end,method,path,range,status,bytes).
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
+    /// Serve objects from memory: each file is read whole by its first GET (again when it is
+    /// replaced), so that the disk adds nothing to --latency and --bandwidth.
+    #[arg(long)]
+    in_memory: bool,
 }
 
 fn main() -> ExitCode {
@@ -78,7 +82,8 @@ fn main() -> ExitCode {
             truncate_rate: args.truncate_rate,
             stall_rate: args.stall_rate,
             stall: args.stall,
-        });
+        })
+        .in_memory(args.in_memory);
     if let Some(latency) = args.latency {
         config = config.latency(latency);
     }

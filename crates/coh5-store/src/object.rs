@@ -134,7 +134,24 @@ pub(crate) async fn serve<B>(
     let body = if r.req.method() == Method::HEAD {
         ResponseBody::empty()
     } else {
+        let held = if shared.config.in_memory {
+            match shared.memory.get(&path, size, modified).await {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    return error_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalError",
+                        &format!("reading the object failed: {e}"),
+                        r.resource,
+                        r.request_id,
+                    )
+                }
+            }
+        } else {
+            None
+        };
         let reader = ObjectReader {
+            held,
             path,
             start,
             end,

@@ -22,6 +22,7 @@ use crate::counters::{CounterSnapshot, Counters};
 use crate::faults::Planner;
 use crate::handler;
 use crate::log::RequestLog;
+use crate::memory::Memory;
 use crate::wire::Wire;
 
 /// Largest request head (request line and headers) accepted; S3 requests are far smaller.
@@ -68,6 +69,8 @@ pub(crate) struct Shared {
     pub counters: Counters,
     pub planner: Planner,
     pub log: Option<RequestLog>,
+    /// Files read whole, when the config serves from memory.
+    pub memory: Memory,
     next_request_id: AtomicU64,
     limit: Option<(Arc<Semaphore>, OverLimit)>,
 }
@@ -167,6 +170,7 @@ impl Server {
             root,
             counters: Counters::default(),
             log,
+            memory: Memory::default(),
             next_request_id: AtomicU64::new(1),
         });
         let (stop, stopped) = oneshot::channel();
