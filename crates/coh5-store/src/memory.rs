@@ -33,21 +33,18 @@ impl Memory {
     pub async fn get(&self, path: &Path, size: u64, modified: SystemTime) -> io::Result<Bytes> {
         let held = {
             let mut objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
-            let held = objects.entry(path.to_path_buf()).or_insert_with(|| {
-                Arc::new(Held {
-                    size,
-                    modified,
-                    bytes: OnceCell::new(),
-                })
-            });
-            if held.size != size || held.modified != modified {
-                *held = Arc::new(Held {
-                    size,
-                    modified,
-                    bytes: OnceCell::new(),
-                });
+            match objects.get(path) {
+                Some(h) if h.size == size && h.modified == modified => Arc::clone(h),
+                _ => {
+                    let h = Arc::new(Held {
+                        size,
+                        modified,
+                        bytes: OnceCell::new(),
+                    });
+                    objects.insert(path.to_path_buf(), Arc::clone(&h));
+                    h
+                }
             }
-            Arc::clone(held)
         };
         let bytes = held
             .bytes

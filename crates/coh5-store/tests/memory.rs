@@ -1,5 +1,5 @@
-//! Serving from memory: the same bytes as from the file (whole objects and ranges), a file
-//! replaced after it was read is read again, and HEAD does not read it.
+//! Serving from memory: the same headers and bytes as from the file (whole objects and
+//! ranges), and a file replaced after it was read is read again.
 
 mod common;
 
