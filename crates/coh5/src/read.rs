@@ -6,13 +6,13 @@
 //! are fetched in batches, several batches in flight together, each through the range planner
 //! (`coh5_io::read_planned_each`: neighbouring chunks merged, large spans split across
 //! connections). Each fetched piece is decoded on the rayon pool as soon as the requests
-//! holding it are in, so fetching overlaps decoding, and a window of
-//! fetched-but-undecoded bytes bounds memory to the outputs plus that window. A whole chunk is
+//! holding it are in, whichever batch it belongs to, so fetching overlaps decoding and a slow
+//! request delays only its own pieces; a window of fetched-but-undecoded bytes bounds memory to
+//! the outputs plus that window. A whole chunk is
 //! decoded straight into its run of the output; other pieces are scattered into their disjoint
 //! parts of it. Over an object store this makes a read of N small datasets cost about one round
 //! trip instead of N. A single-dataset read is the case N = 1.
 
-use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -25,8 +25,9 @@ use coh5_format::message::filter_pipeline::Filter;
 use coh5_format::message::kind;
 use coh5_format::message::layout::{Layout, FLAG_DONT_FILTER_PARTIAL_BOUND_CHUNKS};
 use coh5_format::{Error as FormatError, UNDEF_ADDR};
-use coh5_io::{read_planned_each, trace, PlanOptions};
-use tokio::sync::Semaphore;
+use coh5_io::{read_planned_each, trace, ByteSource, PlanOptions};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::chunks::{stored, Chunk, ChunkedLayout};
 use crate::error::{Error, Result};
@@ -95,27 +96,34 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
     let on_worker = rayon::current_thread_index().is_some();
     rayon::in_place_scope(|scope| {
         block_on(async {
-            let mut fetching = VecDeque::new();
-            let mut next = 0;
-            while !failed() {
-                while next < batches.len() && fetching.len() < FETCH_AHEAD {
-                    let batch = &pieces[batches[next].clone()];
-                    let want = batch
+            // Every batch in flight reports on one channel, so a piece goes to the decoders
+            // as soon as its request is in, whichever batch it belongs to. A batch's
+            // `Fetched::Done` follows all of its pieces.
+            let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+            // The window's permit of each batch in flight; its decoders hold clones.
+            let mut permits: Vec<Option<Arc<OwnedSemaphorePermit>>> = vec![None; batches.len()];
+            let want = |b: usize| -> u32 {
+                batches.get(b).map_or(0, |r| {
+                    pieces[r.clone()]
                         .iter()
                         .map(|p| p.range.end - p.range.start)
                         .sum::<u64>()
-                        .min(window_bytes) as u32;
-                    // Wait for room only when nothing fetched is pending: otherwise hand that
-                    // to the decoders first, which is what frees the room.
-                    let permit = match window.clone().try_acquire_many_owned(want) {
-                        Ok(permit) => permit,
-                        Err(_) if !fetching.is_empty() => break,
-                        Err(_) => match window.clone().acquire_many_owned(want).await {
+                        .min(window_bytes) as u32
+                })
+            };
+            let mut in_flight = 0;
+            let mut next = 0;
+            let mut room = None;
+            while !failed() {
+                while next < batches.len() && in_flight < FETCH_AHEAD {
+                    let permit = match room.take() {
+                        Some(permit) => permit,
+                        None => match window.clone().try_acquire_many_owned(want(next)) {
                             Ok(permit) => permit,
                             Err(_) => break,
                         },
                     };
-                    let ranges: Vec<Range<u64>> = batch
+                    let ranges: Vec<Range<u64>> = pieces[batches[next].clone()]
                         .iter()
                         // Addresses come from the file: saturate, and let the source refuse
                         // ranges past the end.
@@ -123,60 +131,54 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
                             base.saturating_add(p.range.start)..base.saturating_add(p.range.end)
                         })
                         .collect();
-                    let source = source.clone();
-                    // Pieces are handed over as their requests complete, so the decoders start
-                    // on the first while the last are still arriving.
-                    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                    let fetch = tokio::spawn(trace::with_purpose(trace::RAW_DATA, async move {
-                        let opts = PlanOptions::for_source(source.as_ref());
-                        read_planned_each(source.as_ref(), &ranges, &opts, |i, bytes| {
-                            // The receiver goes only when the read has failed.
-                            let _ = tx.send((i, bytes));
-                        })
-                        .await
-                    }));
-                    fetching.push_back((next, fetch, rx, permit));
+                    fetch_batch(source.clone(), next, ranges, tx.clone());
+                    permits[next] = Some(Arc::new(permit));
+                    in_flight += 1;
                     next += 1;
                 }
-                let Some((index, fetch, mut arrived, permit)) = fetching.pop_front() else {
-                    break;
-                };
-                let permit = Arc::new(permit);
-                let batch = &pieces[batches[index].clone()];
-                // Ends when the fetch does (its sender is dropped), by success or error.
-                while let Some((i, data)) = arrived.recv().await {
-                    let p = &batch[i];
-                    let (jobs, outs, fail, failed) = (&jobs, &outs, &fail, &failed);
-                    let permit = permit.clone();
-                    let decode = move || {
-                        if !failed() {
-                            if let Err(e) = jobs[p.job].decode(p, data, outs[p.job]) {
+                let more = next < batches.len() && in_flight < FETCH_AHEAD;
+                tokio::select! {
+                    biased;
+                    Some(event) = events.recv(), if in_flight > 0 => match event {
+                        Fetched::Piece { batch, index, data } => {
+                            let p = &pieces[batches[batch].start + index];
+                            let (jobs, outs, fail, failed) = (&jobs, &outs, &fail, &failed);
+                            let permit = permits[batch].clone();
+                            let decode = move || {
+                                if !failed() {
+                                    if let Err(e) = jobs[p.job].decode(p, data, outs[p.job]) {
+                                        fail(e);
+                                    }
+                                }
+                                drop(permit);
+                            };
+                            // On a rayon worker (a caller that is itself parallel) this thread
+                            // cannot help run the scope's tasks while it waits, so it decodes
+                            // itself.
+                            if on_worker {
+                                decode();
+                            } else {
+                                scope.spawn(move |_| decode());
+                            }
+                        }
+                        Fetched::Done { batch, result } => {
+                            in_flight -= 1;
+                            permits[batch] = None;
+                            if let Err(e) = result {
                                 fail(e);
                             }
                         }
-                        drop(permit);
-                    };
-                    // On a rayon worker (a caller that is itself parallel) this thread cannot
-                    // help run the scope's tasks while it waits for room, so it decodes itself.
-                    if on_worker {
-                        decode();
-                    } else {
-                        scope.spawn(move |_| decode());
+                    },
+                    // Room the decoders give back starts the next batch even while nothing
+                    // arrives (a stalled request).
+                    permit = window.clone().acquire_many_owned(want(next)), if more => {
+                        match permit {
+                            Ok(permit) => room = Some(permit),
+                            Err(_) => break,
+                        }
                     }
-                }
-                match fetch.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        fail(e.into());
-                        break;
-                    }
-                    Err(e) => {
-                        fail(Error::Io(coh5_io::Error::Task {
-                            location: source.location().to_string(),
-                            reason: e.to_string(),
-                        }));
-                        break;
-                    }
+                    // Every batch fetched and handed over.
+                    else => break,
                 }
             }
         })
@@ -185,6 +187,48 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
         return Err(e);
     }
     Ok(jobs.into_iter().map(|j| j.out).collect())
+}
+
+/// What the fetch of one batch reports to [`read_many`].
+enum Fetched {
+    /// The bytes of the batch's piece `index`.
+    Piece {
+        batch: usize,
+        index: usize,
+        data: Bytes,
+    },
+    /// The fetch has ended, after handing over every piece it got.
+    Done { batch: usize, result: Result<()> },
+}
+
+/// Fetches the ranges of batch `batch` as one plan on the runtime, reporting each piece as its
+/// requests complete and then the outcome (a panic of the fetch included) on `tx`.
+fn fetch_batch(
+    source: Arc<dyn ByteSource>,
+    batch: usize,
+    ranges: Vec<Range<u64>>,
+    tx: UnboundedSender<Fetched>,
+) {
+    let location = source.location().to_string();
+    let pieces = tx.clone();
+    let fetch = tokio::spawn(trace::with_purpose(trace::RAW_DATA, async move {
+        let opts = PlanOptions::for_source(source.as_ref());
+        read_planned_each(source.as_ref(), &ranges, &opts, |index, data| {
+            // The receiver goes only when the read has failed.
+            let _ = pieces.send(Fetched::Piece { batch, index, data });
+        })
+        .await
+    }));
+    tokio::spawn(async move {
+        let result = match fetch.await {
+            Ok(r) => r.map_err(Error::from),
+            Err(e) => Err(Error::Io(coh5_io::Error::Task {
+                location,
+                reason: e.to_string(),
+            })),
+        };
+        let _ = tx.send(Fetched::Done { batch, result });
+    });
 }
 
 /// Splits the pieces into consecutive batches of about `batch_bytes` (at least one piece each).
