@@ -1,12 +1,14 @@
 //! Byte sources for coh5: random-access async reads of HDF5 files from local disk, memory, S3,
 //! Google Cloud Storage, Azure Blob Storage and plain HTTP(S) servers, plus the layers that make
-//! remote reads cheap (an aligned, single-flight, LRU [`BlockCache`]) and robust (retries under a
+//! remote reads cheap (an aligned, single-flight, LRU [`BlockCache`]; [`Ahead`], which fetches
+//! ranges a reader expects to read before it asks) and robust (retries under a
 //! [`RetryPolicy`], reads pinned to one version of the object), per-source request [`Stats`] and a
 //! process-wide request [`trace`].
 //!
 //! Every source implements [`ByteSource`]; layers take an `Arc<dyn ByteSource>` and implement it
 //! again, so they stack. [`open`] picks the source from a path or URL.
 
+mod ahead;
 mod cache;
 mod connector;
 mod error;
@@ -24,6 +26,7 @@ mod stats;
 pub mod testing;
 pub mod trace;
 
+pub use ahead::Ahead;
 pub use cache::{BlockCache, PREFETCH_CONCURRENCY};
 pub use error::{Error, Result};
 pub use list::expand;
