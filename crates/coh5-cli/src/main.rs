@@ -235,7 +235,11 @@ fn run_command(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
             format,
             output,
         } => {
-            let file = File::open_as(source, &opts, Access::Paths)?;
+            // A whole dataset's chunks can be fetched early, before the open has confirmed them.
+            let file = match slice {
+                None => File::open_to_read(source, &opts, datasets)?,
+                Some(_) => File::open_as(source, &opts, Access::Paths)?,
+            };
             let format = format.unwrap_or_else(|| get::Format::default_for(output.as_deref()));
             let mut out: Box<dyn Write> = match output {
                 Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),

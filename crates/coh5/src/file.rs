@@ -19,12 +19,12 @@ use coh5_format::object_header::{ObjectHeader, RawMessage};
 use coh5_format::sohm::SharedMessageTable;
 use coh5_format::superblock::Superblock;
 use coh5_format::{root_hint, Context, Cursor, Error as FormatError, Reader};
-use coh5_io::{read_planned, trace, ByteSource, PlanOptions, SourceOptions};
+use coh5_io::{read_planned, trace, Ahead, ByteSource, PlanOptions, SourceOptions};
 
 use crate::error::{Error, Result};
 use crate::meta::{
     through_extension, InHand, MetaSource, DEFAULT_BLOCK, FIRST_READ, MAX_PAGE_BLOCK, PAGED_BLOCK,
-    PATHS_FIRST_READ,
+    PATHS_FIRST_READ, READ_BLOCK, READ_FIRST_READ,
 };
 use crate::object::Group;
 use crate::runtime::block_on;
@@ -131,7 +131,34 @@ impl File {
         let _purpose = trace::enter(trace::SUPERBLOCK);
         let options = options.clone().first_read(access.first_read());
         let source = block_on(coh5_io::open(location, &options))?;
-        File::open_source_as(source, options, false, access)
+        File::open_source_as(source, options, false, access, None)
+    }
+
+    /// [`File::open_as`] with [`Access::Paths`], for reading the datasets at `paths` whole.
+    /// The first read is [`READ_FIRST_READ`]; when the bytes it brings already show where the
+    /// datasets keep their data, that data is fetched with the metadata that confirms it,
+    /// which saves a read of a granule's variable a round trip (see `crate::guess`).
+    pub fn open_to_read(location: &str, options: &SourceOptions, paths: &[String]) -> Result<File> {
+        let _purpose = trace::enter(trace::SUPERBLOCK);
+        let options = options.clone().first_read(READ_FIRST_READ);
+        let source = block_on(coh5_io::open(location, &options))?;
+        File::from_source_to_read(source, options, paths)
+    }
+
+    /// [`File::open_to_read`] over a byte source.
+    pub fn from_source_to_read(
+        source: Arc<dyn ByteSource>,
+        options: SourceOptions,
+        paths: &[String],
+    ) -> Result<File> {
+        let ahead = Arc::new(Ahead::new(source));
+        File::open_source_as(
+            ahead.clone(),
+            options,
+            false,
+            Access::Paths,
+            Some((&ahead, paths)),
+        )
     }
 
     /// [`File::open_as`] with [`Access::Sparse`]: for a subset of some beams of a granule.
@@ -145,15 +172,17 @@ impl File {
         options: SourceOptions,
         logged: bool,
     ) -> Result<File> {
-        File::open_source_as(source, options, logged, Access::Walk)
+        File::open_source_as(source, options, logged, Access::Walk, None)
     }
 
-    /// Opens a byte source for `access`.
+    /// Opens a byte source for `access`; with `reading`, also fetches early what the datasets
+    /// at those paths store, as far as the first read shows it.
     fn open_source_as(
         source: Arc<dyn ByteSource>,
         options: SourceOptions,
         logged: bool,
         access: Access,
+        reading: Option<(&Ahead, &[String])>,
     ) -> Result<File> {
         let location = source.location().to_string();
         let (size, first) = {
@@ -162,7 +191,10 @@ impl File {
             // One speculative round trip brings the superblock, the root group and, in a file
             // whose metadata is aggregated, usually all of it. Its bytes count as used only as
             // the decoders read them from the cache it seeds.
-            let first_read = 0..size.min(access.first_read());
+            let first_read = 0..size.min(match reading {
+                Some(_) => READ_FIRST_READ,
+                None => access.first_read(),
+            });
             let first = block_on(trace::widened(read_planned(
                 source.as_ref(),
                 std::slice::from_ref(&first_read),
@@ -183,6 +215,11 @@ impl File {
         let extension = superblock
             .extension
             .map(|a| superblock.ctx.base_address.saturating_add(a));
+        // Blocks of the metadata cache once the first read is in, in a file with pages.
+        let block = match reading {
+            Some(_) => READ_BLOCK,
+            None => PAGED_BLOCK,
+        };
         // libhdf5 writes the superblock extension at close, after nearly all of a file's
         // metadata: the bytes up to a little past it are the metadata. For a walk, what of them
         // the first read lacks is fetched now, in the same round trip that reads the extension.
@@ -190,16 +227,28 @@ impl File {
         // read. Otherwise blocks dividing the prefix are fetched as objects need them, starting
         // with the prefix's tail from the extension on: libhdf5 writes it at close, with the
         // continuations of headers that grew (an ATL03 group's links among them).
-        let through_extension = extension.and_then(through_extension);
+        let through_extension = extension.and_then(|at| through_extension(at, block));
         let root_symbol_table = superblock.root_symbol_table.or_else(|| {
             root_hint::root_symbol_table(
                 &Reader::new(&first, superblock.ctx),
                 superblock.root_object_header,
             )
         });
+        // Before the names and the extension are asked for (which waits for them), so the
+        // guessed data is fetched in the same round trip.
+        if let Some((ahead, paths)) = reading {
+            let in_hand = InHand(&meta);
+            let r = Reader::new(&in_hand, superblock.ctx);
+            let ranges = crate::guess::stored_ranges(&r, superblock.root_object_header, paths);
+            let bytes = ranges.iter().map(|r| r.end - r.start).sum::<u64>();
+            // More than the read's window would sit in memory waiting; fetch it on demand.
+            if !ranges.is_empty() && bytes <= ahead.read_ahead() {
+                block_on(async { ahead.fetch(&ranges) });
+            }
+        }
         let first = match (through_extension, extension) {
             (Some(end), Some(at)) if access == Access::Paths => {
-                meta.set_block_size(PAGED_BLOCK, first.clone());
+                meta.set_block_size(block, first.clone());
                 // The root's names go out with the tail: every path starts with them.
                 let ctx = superblock.ctx;
                 let mut spans = root_symbol_table
@@ -212,7 +261,7 @@ impl File {
             (Some(end), _) if end > first.len() as u64 => {
                 let prefix = meta.extend_prefix(first, end)?;
                 // Blocks the prefix ends on, so all of it stays cached.
-                meta.set_block_size(PAGED_BLOCK, prefix.clone());
+                meta.set_block_size(block, prefix.clone());
                 prefix
             }
             _ => first,
@@ -240,11 +289,11 @@ impl File {
             .and_then(|f| f.page_size())
             .filter(|p| (DEFAULT_BLOCK..=MAX_PAGE_BLOCK).contains(p));
         if let Some(page) = page {
-            if (access != Access::Walk || through_extension.is_some()) && page % PAGED_BLOCK == 0 {
+            if (access != Access::Walk || through_extension.is_some()) && page % block == 0 {
                 // The metadata is in hand (or, for a subset, wanted piece by piece): what is
                 // still missing is fetched in blocks that divide the page, so none straddles a
                 // metadata and a raw-data page.
-                file.meta.set_block_size(PAGED_BLOCK, first);
+                file.meta.set_block_size(block, first);
             } else {
                 // Complete the first page, which holds the file's metadata, in one round trip.
                 file.meta.use_pages(page, first)?;

@@ -18,6 +18,7 @@ mod external;
 mod file;
 mod filters;
 mod form;
+mod guess;
 pub mod inspect;
 mod link;
 mod locations;

@@ -36,6 +36,12 @@ pub const FIRST_READ: u64 = coh5_io::DEFAULT_FIRST_READ;
 /// an ATL03 granule's first beam; what a path needs beyond it comes in blocks. A read of one
 /// 13 MB photon variable then fetches a tenth of that again in metadata, not a third.
 pub const PATHS_FIRST_READ: u64 = coh5_io::FIRST_READ_PART;
+/// The first read of an open for reading some datasets whole ([`crate::File::open_to_read`]):
+/// 2 MiB, in parallel GETs of a quarter MiB, so about a MiB's transfer time more than
+/// [`PATHS_FIRST_READ`] at 50 MB/s per connection. In an ATL03 granule with paged aggregation
+/// it holds the root group's names and, with them, where the first beam's variables keep their
+/// chunks.
+pub const READ_FIRST_READ: u64 = 2 << 20;
 /// When the superblock extension (which names a paged file's page size) lies before this
 /// offset, the file's first bytes through the extension are its metadata: libhdf5 writes the
 /// extension at the end of the metadata, which in a paged file is still page 0 (8 MiB is the
@@ -45,6 +51,11 @@ pub const FIRST_PAGE_GUESS: u64 = 8 << 20;
 /// by piece): a quarter MiB brings a cluster of headers in one request without reaching far
 /// into a raw-data page, and divides every page size libhdf5 allows past 256 KiB.
 pub const PAGED_BLOCK: u64 = 256 * 1024;
+/// Metadata block of paged files opened to read a few datasets whole
+/// ([`crate::File::open_to_read`]): past [`READ_FIRST_READ`] such a read lacks only a few KiB
+/// of names and the continuations libhdf5 writes at close next to the extension, and small
+/// blocks keep a 13 MB variable's metadata over-read well under a fifth of it.
+pub const READ_BLOCK: u64 = 32 * 1024;
 
 /// Bytes read past the superblock extension's address: its header, and what libhdf5 writes
 /// after it when it closes a file (in the ATL03 granules written with paged aggregation, the
@@ -52,14 +63,11 @@ pub const PAGED_BLOCK: u64 = 256 * 1024;
 const EXTENSION_ROOM: u64 = 128 * 1024;
 
 /// Where the metadata prefix of a file ends when its superblock extension (at absolute offset
-/// `at`) lies within [`FIRST_PAGE_GUESS`]: a little past the extension, on a [`PAGED_BLOCK`]
-/// boundary so the whole prefix stays cached. An open for a walk reads what of it the first
-/// read lacks.
-pub fn through_extension(at: u64) -> Option<u64> {
-    (at < FIRST_PAGE_GUESS).then(|| {
-        at.saturating_add(EXTENSION_ROOM)
-            .next_multiple_of(PAGED_BLOCK)
-    })
+/// `at`) lies within [`FIRST_PAGE_GUESS`]: a little past the extension, on a boundary of the
+/// metadata cache's `block` so the whole prefix stays cached. An open for a walk reads what of
+/// it the first read lacks.
+pub fn through_extension(at: u64, block: u64) -> Option<u64> {
+    (at < FIRST_PAGE_GUESS).then(|| at.saturating_add(EXTENSION_ROOM).next_multiple_of(block))
 }
 
 /// Pages larger than this are not used as cache blocks (a corrupt page size must not make one

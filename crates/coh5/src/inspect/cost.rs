@@ -133,7 +133,8 @@ pub fn coh5_first_read(
         seconds: p.rtt + len as f64 / p.bandwidth,
     };
     let mut have = len;
-    let prefix = extension.and_then(crate::meta::through_extension);
+    let prefix =
+        extension.and_then(|at| crate::meta::through_extension(at, crate::meta::PAGED_BLOCK));
     if let Some(end) = prefix
         .map(|end| end.min(file_size))
         .filter(|&end| end > have)

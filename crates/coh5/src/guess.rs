@@ -1,0 +1,79 @@
+//! Where the datasets at some paths keep their data, worked out from the metadata in hand
+//! alone, before an open has read what confirms it.
+//!
+//! In an ATL03 granule written with paged aggregation, every group's header is a stub whose
+//! links (the symbol table message) libhdf5 moved to a continuation written at close, next to
+//! the superblock extension, while the groups' name trees and heaps, the datasets' headers and
+//! their chunk indexes sit earlier in the metadata. After the first read those are in hand but
+//! the continuations are not, and the open itself waits for the extension. Finding each
+//! group's names where libhdf5 creates them (right after its first header chunk, see
+//! `coh5_format::root_hint`) gives the chunks a path leads to one round trip early, so they
+//! are fetched together with the extension instead of after it.
+//!
+//! The answer only says what to fetch early (`coh5_io::Ahead`): the read that follows resolves
+//! the paths from the confirmed headers and decides what it reads. A wrong guess costs bytes.
+
+use std::ops::Range;
+
+use coh5_format::btree::v1::{chunk_records, group_entries};
+use coh5_format::heap::local::LocalHeap;
+use coh5_format::message::kind;
+use coh5_format::message::layout::{ChunkIndex, Layout, LayoutMessage};
+use coh5_format::object_header::ObjectHeader;
+use coh5_format::root_hint::root_symbol_table;
+use coh5_format::symbol_table_entry::CACHE_SYMBOLIC_LINK;
+use coh5_format::Reader;
+use coh5_format::UNDEF_ADDR;
+
+/// Absolute byte ranges of the stored data of the datasets at `paths` (chunks of a version 1
+/// chunk B-tree, or a contiguous extent), as far as `r` (a reader over the bytes in hand)
+/// shows them; paths it cannot follow are left out.
+pub(crate) fn stored_ranges(r: &Reader, root: u64, paths: &[String]) -> Vec<Range<u64>> {
+    paths
+        .iter()
+        .filter_map(|p| dataset_ranges(r, root, p))
+        .flatten()
+        .collect()
+}
+
+fn dataset_ranges(r: &Reader, root: u64, path: &str) -> Option<Vec<Range<u64>>> {
+    let mut addr = root;
+    for name in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
+        let (btree, heap) = root_symbol_table(r, addr)?;
+        let heap = LocalHeap::read(r, heap).ok()?;
+        addr = group_entries(r, btree)
+            .ok()?
+            .into_iter()
+            .find(|e| {
+                e.cache_type != CACHE_SYMBOLIC_LINK
+                    && heap
+                        .string_at(e.name_offset)
+                        .is_ok_and(|n| n == name.as_bytes())
+            })?
+            .object_header;
+    }
+    let header = ObjectHeader::read(r, addr).ok()?;
+    let layout = LayoutMessage::parse(&mut header.first(kind::LAYOUT)?.cursor(), &r.ctx).ok()?;
+    let span = |at: u64, len: u64| {
+        let start = r.absolute(at);
+        start..start.saturating_add(len)
+    };
+    match layout.layout {
+        Layout::Chunked {
+            chunk_dims,
+            index: ChunkIndex::BTreeV1 { address },
+            ..
+        } if address != UNDEF_ADDR => Some(
+            chunk_records(r, address, chunk_dims.len() + 1)
+                .ok()?
+                .into_iter()
+                .filter(|c| c.address != UNDEF_ADDR && c.size > 0)
+                .map(|c| span(c.address, u64::from(c.size)))
+                .collect(),
+        ),
+        Layout::Contiguous { address, size } if address != UNDEF_ADDR && size > 0 => {
+            Some(vec![span(address, size)])
+        }
+        _ => None,
+    }
+}
