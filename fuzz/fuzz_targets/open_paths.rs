@@ -1,12 +1,14 @@
 //! Fuzz target: arbitrary bytes as an HDF5 file whose objects are reached the way `coh5 get`
-//! reaches them: paths resolved together (with the prefetch hints worked out from the bytes in
-//! hand), then the small datasets among them read in one planned read.
+//! reaches them: the file opened to read the paths found in it (their data located from the
+//! bytes in hand and fetched early), the paths resolved together (with the prefetch hints
+//! worked out from the bytes in hand), then the small datasets among them read in one planned
+//! read.
 #![no_main]
 
 use std::sync::Arc;
 
 use coh5::{Dataset, Object, Selection};
-use coh5_io::MemorySource;
+use coh5_io::{MemorySource, SourceOptions};
 use libfuzzer_sys::fuzz_target;
 
 /// Paths resolved per input: the root's links and those of its first child groups.
@@ -17,7 +19,7 @@ const MAX_BYTES: u64 = 1 << 20;
 
 fuzz_target!(|data: &[u8]| {
     let source = Arc::new(MemorySource::new(data.to_vec(), "fuzz"));
-    let Ok(file) = coh5::File::from_source(source) else {
+    let Ok(file) = coh5::File::from_source(source.clone()) else {
         return;
     };
     let Ok(links) = file.root().and_then(|r| r.links()) else {
@@ -38,6 +40,9 @@ fuzz_target!(|data: &[u8]| {
     }
     paths.extend(deeper);
     paths.truncate(MAX_PATHS);
+    let Ok(file) = coh5::File::from_source_to_read(source, SourceOptions::new(), &paths) else {
+        return;
+    };
     let datasets: Vec<Dataset> = file
         .objects(&paths)
         .into_iter()

@@ -240,7 +240,9 @@ impl File {
             let in_hand = InHand(&meta);
             let r = Reader::new(&in_hand, superblock.ctx);
             let ranges = crate::guess::stored_ranges(&r, superblock.root_object_header, paths);
-            let bytes = ranges.iter().map(|r| r.end - r.start).sum::<u64>();
+            let bytes = ranges
+                .iter()
+                .fold(0u64, |n, r| n.saturating_add(r.end - r.start));
             // More than the read's window would sit in memory waiting; fetch it on demand.
             if !ranges.is_empty() && bytes <= ahead.read_ahead() {
                 block_on(async { ahead.fetch(&ranges) });

@@ -27,12 +27,14 @@ use coh5_format::UNDEF_ADDR;
 
 /// Absolute byte ranges of the stored data of the datasets at `paths` (chunks of a version 1
 /// chunk B-tree, or a contiguous extent), as far as `r` (a reader over the bytes in hand)
-/// shows them; paths it cannot follow are left out.
+/// shows them; paths it cannot follow, and ranges that do not lie in the file, are left out.
 pub(crate) fn stored_ranges(r: &Reader, root: u64, paths: &[String]) -> Vec<Range<u64>> {
+    let size = r.src.size();
     paths
         .iter()
         .filter_map(|p| dataset_ranges(r, root, p))
         .flatten()
+        .filter(|range| range.start < range.end && range.end <= size)
         .collect()
 }
 
@@ -75,5 +77,45 @@ fn dataset_ranges(r: &Reader, root: u64, path: &str) -> Option<Vec<Range<u64>>> 
             Some(vec![span(address, size)])
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use coh5_io::{MemorySource, SourceOptions};
+
+    use crate::File;
+
+    /// A fuzzer-found file whose chunk index, followed through the guessed groups, names chunks
+    /// far past the end of the file (their sizes summed overflowed): they are not fetched early,
+    /// and opening the file to read its paths does not panic.
+    #[test]
+    fn chunks_guessed_past_the_end_of_the_file_are_left_out() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/guessed_range_past_end.h5"
+        ))
+        .unwrap();
+        let size = bytes.len() as u64;
+        let source = Arc::new(MemorySource::new(bytes, "fuzz"));
+        let file = File::from_source(source.clone()).unwrap();
+        let mut paths = Vec::new();
+        for link in file.root().and_then(|r| r.links()).unwrap() {
+            let path = format!("/{}", link.name_str());
+            if let Ok(crate::Object::Group(g)) = file.object(&path) {
+                for l in g.links().unwrap_or_default() {
+                    paths.push(format!("{path}/{}", l.name_str()));
+                }
+            }
+            paths.push(path);
+        }
+        let reading = File::from_source_to_read(source, SourceOptions::new(), &paths);
+        let inner = &reading.as_ref().expect("the file opens").inner;
+        let in_hand = crate::meta::InHand(&inner.meta);
+        let r = coh5_format::Reader::new(&in_hand, inner.ctx());
+        let ranges = super::stored_ranges(&r, inner.superblock.root_object_header, &paths);
+        assert!(ranges.iter().all(|r| r.end <= size), "{ranges:?}");
     }
 }
