@@ -70,35 +70,41 @@ impl Ahead {
         self.early.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The early requests that together cover `range`, in order, with the part of each it
-    /// takes; `None` unless they cover all of it. Requests whose every byte has been taken are
-    /// let go.
+    /// The early requests that together cover `range`, in order, each with the part of it
+    /// that the read takes (parts follow one another without overlap); `None` unless they
+    /// cover all of it. Requests whose every byte has been taken are let go.
     fn covering(&self, range: &Range<u64>) -> Option<Vec<(EarlyBytes, Range<u64>, u64)>> {
         let mut early = self.lock();
-        let mut parts: Vec<usize> = (0..early.len())
+        let mut by_start: Vec<usize> = (0..early.len())
             .filter(|&i| early[i].range.start < range.end && range.start < early[i].range.end)
             .collect();
-        parts.sort_by_key(|&i| early[i].range.start);
+        by_start.sort_by_key(|&i| early[i].range.start);
+        // Each request takes over where the one before it ended.
+        let mut parts = Vec::new();
         let mut at = range.start;
-        for &i in &parts {
-            if early[i].range.start > at {
+        for i in by_start {
+            let r = &early[i].range;
+            if at >= range.end || r.end <= at {
+                continue;
+            }
+            if r.start > at {
                 return None;
             }
-            at = at.max(early[i].range.end);
+            let hi = range.end.min(r.end);
+            parts.push((i, at..hi));
+            at = hi;
         }
         if at < range.end {
             return None;
         }
         let out = parts
-            .iter()
-            .map(|&i| {
+            .into_iter()
+            .map(|(i, take)| {
                 let e = &mut early[i];
-                let lo = range.start.max(e.range.start);
-                let hi = range.end.min(e.range.end);
-                e.taken += hi - lo;
+                e.taken += take.end - take.start;
                 (
                     e.bytes.clone(),
-                    lo - e.range.start..hi - e.range.start,
+                    take.start - e.range.start..take.end - e.range.start,
                     e.range.end - e.range.start,
                 )
             })
@@ -197,6 +203,19 @@ mod tests {
         assert_eq!(
             &ahead.read_range(500..2500).await.unwrap()[..],
             &data[500..2500]
+        );
+        assert_eq!(memory.stats().snapshot().requests, 2);
+    }
+
+    #[tokio::test]
+    async fn overlapping_early_requests_give_each_byte_once() {
+        let (memory, ahead, data) = source(1 << 20);
+        ahead.fetch(std::slice::from_ref(&(0..1000)));
+        ahead.fetch(std::slice::from_ref(&(500..1500)));
+        assert_eq!(&ahead.read_range(0..1500).await.unwrap()[..], &data[..1500]);
+        assert_eq!(
+            &ahead.read_range(700..1200).await.unwrap()[..],
+            &data[700..1200]
         );
         assert_eq!(memory.stats().snapshot().requests, 2);
     }
