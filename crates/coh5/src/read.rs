@@ -102,15 +102,19 @@ pub(crate) fn read_many(items: &[(&Dataset, &Selection)]) -> Result<Vec<Vec<u8>>
             let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
             // The window's permit of each batch in flight; its decoders hold clones.
             let mut permits: Vec<Option<Arc<OwnedSemaphorePermit>>> = vec![None; batches.len()];
-            let want = |b: usize| -> u32 {
-                batches.get(b).map_or(0, |r| {
+            // Each batch's permits: its compressed bytes, at most the whole window.
+            let wants: Vec<u32> = batches
+                .iter()
+                .map(|r| {
                     pieces[r.clone()]
                         .iter()
                         .map(|p| p.range.end - p.range.start)
                         .sum::<u64>()
                         .min(window_bytes) as u32
                 })
-            };
+                .collect();
+            // Past the last batch nothing is asked for (the branch that would is disabled).
+            let want = |b: usize| wants.get(b).copied().unwrap_or(0);
             let mut in_flight = 0;
             let mut next = 0;
             let mut room = None;
