@@ -407,8 +407,11 @@ impl BlockCache {
                 _ => merged.push(r),
             }
         }
+        // Only what decoders then read counts as used, not the whole blocks asked for here.
         let _ = stream::iter(merged)
-            .map(|b| self.read(b.start * bs..b.end.saturating_mul(bs).min(size)))
+            .map(|b| {
+                crate::trace::widened(self.read(b.start * bs..b.end.saturating_mul(bs).min(size)))
+            })
             .buffer_unordered(PREFETCH_CONCURRENCY)
             .collect::<Vec<_>>()
             .await;
