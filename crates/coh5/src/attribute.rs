@@ -2,7 +2,7 @@
 //! fractal heap indexed by a v2 B-tree (dense), possibly as shared messages.
 
 use bytes::Bytes;
-use coh5_format::btree::v2::{BTreeV2, Record, RecordContext};
+use coh5_format::btree::v2::Record;
 use coh5_format::dataspace::{Dataspace, SpaceKind};
 use coh5_format::datatype::Datatype;
 use coh5_format::message::attribute::AttributeMessage;
@@ -97,10 +97,8 @@ fn dense_messages(inner: &Inner, info: &[u8], addr: u64) -> FormatResult<Vec<(By
     if info.fractal_heap == UNDEF_ADDR {
         return Ok(Vec::new());
     }
-    let r = inner.reader();
-    let tree = BTreeV2::read(&r, info.name_index)?;
     let mut out = Vec::new();
-    for record in tree.records(&r, &RecordContext::default())? {
+    for record in crate::dense::name_records(inner, info.fractal_heap, info.name_index)? {
         let Record::AttrName { heap_id, flags, .. } = record else {
             return Err(FormatError::corrupt(
                 "attribute name index",

@@ -12,6 +12,7 @@ mod attribute;
 mod chunks;
 mod convert;
 mod data;
+mod dense;
 mod element;
 mod error;
 mod external;

@@ -3,7 +3,7 @@
 //! indexed by name hash (dense).
 
 use coh5_format::btree::v1::{group_entries_with, GROUP_NODE_PREFETCH};
-use coh5_format::btree::v2::{BTreeV2, Record, RecordContext};
+use coh5_format::btree::v2::Record;
 use coh5_format::heap::local::LocalHeap;
 use coh5_format::message::kind;
 use coh5_format::message::link::{Link as LinkMessage, LinkTarget};
@@ -110,11 +110,9 @@ fn symbol_table_links(file: &Inner, table: &SymbolTable) -> Result<Vec<Link>> {
 }
 
 fn dense_links(file: &Inner, info: &LinkInfo) -> Result<Vec<Link>> {
-    let r = file.reader();
-    let tree = BTreeV2::read(&r, info.name_index)?;
     let ctx = file.ctx();
     let mut links = Vec::new();
-    for record in tree.records(&r, &RecordContext::default())? {
+    for record in crate::dense::name_records(file, info.fractal_heap, info.name_index)? {
         let Record::LinkName { heap_id, .. } = record else {
             return Err(FormatError::corrupt(
                 "link name index",

@@ -8,7 +8,7 @@
 //! checksums catch.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
 use crate::limits::{MAX_BTREE_DEPTH, MAX_RANK, MAX_TREE_NODES};
@@ -194,11 +194,10 @@ impl NodeGeometry {
 }
 
 impl BTreeV2 {
-    /// Reads and checks the header at `address`.
-    pub fn read(r: &Reader, address: u64) -> Result<BTreeV2> {
-        let ctx = r.ctx;
-        let len = 4
-            + 1
+    /// Bytes of a header: signature, version, type, node size, record size, depth, split and
+    /// merge percentages, root address, root records, total records and checksum.
+    pub fn header_len(ctx: &Context) -> u64 {
+        4 + 1
             + 1
             + 4
             + 2
@@ -207,8 +206,21 @@ impl BTreeV2 {
             + 1
             + u64::from(ctx.sizeof_offsets)
             + 2
+            + 4
             + u64::from(ctx.sizeof_lengths)
-            + 4;
+    }
+
+    /// (address, length) of the root node, to be asked for together with other structures;
+    /// `None` for an empty tree.
+    pub fn root_span(&self) -> Option<(u64, u64)> {
+        (self.root != crate::read::UNDEF_ADDR && self.root_records > 0)
+            .then_some((self.root, u64::from(self.node_size)))
+    }
+
+    /// Reads and checks the header at `address`.
+    pub fn read(r: &Reader, address: u64) -> Result<BTreeV2> {
+        let ctx = r.ctx;
+        let len = Self::header_len(&ctx);
         let data = r.cursor(address, len, HEADER)?;
         let mut c = data.cursor();
         c.signature(b"BTHD")?;
@@ -602,24 +614,46 @@ impl Walk<'_, '_, '_> {
         Ok(Node { records, children })
     }
 
-    /// Appends every record of the subtree at `addr` in key order.
+    /// Appends every record of the subtree at `addr` in key order. The nodes are read a level
+    /// at a time, every node of a level asked for together, so a tree costs one round trip
+    /// per level rather than one per node; the records are then put in order from memory.
     fn all(&mut self, addr: u64, depth: u16, count: u64, out: &mut Vec<Record>) -> Result<()> {
-        let node = self.node(addr, depth, count)?;
-        if depth == 0 {
-            out.extend(node.records);
-            return Ok(());
-        }
-        let mut children = node.children.into_iter();
-        for record in node.records {
-            if let Some((child, n)) = children.next() {
-                self.all(child, depth - 1, n, out)?;
+        let node_size = u64::from(self.tree.node_size);
+        let mut nodes = HashMap::new();
+        let mut level = vec![(addr, count)];
+        let mut depth = Some(depth);
+        while let Some(d) = depth {
+            let mut next = Vec::new();
+            for &(at, n) in &level {
+                let node = self.node(at, d, n)?;
+                next.extend_from_slice(&node.children);
+                nodes.insert(at, node);
             }
-            out.push(record);
+            let spans: Vec<(u64, u64)> = next.iter().map(|&(c, _)| (c, node_size)).collect();
+            self.r.prefetch_spans(&spans);
+            level = next;
+            depth = d.checked_sub(1);
         }
-        if let Some((child, n)) = children.next() {
-            self.all(child, depth - 1, n, out)?;
-        }
+        in_order(addr, &mut nodes, out);
         Ok(())
+    }
+}
+
+/// Appends the records of the subtree at `addr` from the nodes read, in key order: for
+/// internal nodes child 0, record 0, child 1, ... (each node is taken once).
+fn in_order(addr: u64, nodes: &mut HashMap<u64, Node>, out: &mut Vec<Record>) {
+    let Some(node) = nodes.remove(&addr) else {
+        return;
+    };
+    let mut children = node.children.into_iter();
+    for record in node.records {
+        if let Some((child, _)) = children.next() {
+            in_order(child, nodes, out);
+        }
+        out.push(record);
+    }
+    if let Some((child, _)) = children.next() {
+        in_order(child, nodes, out);
     }
 }
 

@@ -65,18 +65,28 @@ pub fn chunks(r: &Reader, address: u64) -> Result<Vec<ChunkSlot>> {
     block_prefix(&mut c, client, &ctx)?;
     let bitmap = c.bytes_u64(bitmap_len)?;
     c.verify_checksum(0)?;
-    let mut page_addr = block + prefix + bitmap_len + 4;
+    let first_page = block + prefix + bitmap_len + 4;
+    // The pages lie one after another: ask for every initialized one at once.
+    let page_entries_of = |p: u64| page_entries.min(entries - p * page_entries);
+    let page_len = |p: u64| page_entries_of(p) * esize + 4;
+    let mut spans = Vec::new();
+    let mut at = first_page;
     for p in 0..pages {
-        let first = p * page_entries;
-        let n = page_entries.min(entries - first);
-        let len = n * esize + 4;
         if bit_set(bitmap, p) {
-            let raw = r.cursor(page_addr, len, PAGE)?;
+            spans.push((at, page_len(p)));
+        }
+        at += page_len(p);
+    }
+    r.prefetch_spans(&spans);
+    let mut page_addr = first_page;
+    for p in 0..pages {
+        if bit_set(bitmap, p) {
+            let raw = r.cursor(page_addr, page_len(p), PAGE)?;
             let mut c = raw.cursor();
-            codec.decode(&mut c, &ctx, first, n, &mut out)?;
+            codec.decode(&mut c, &ctx, p * page_entries, page_entries_of(p), &mut out)?;
             c.verify_checksum(0)?;
         }
-        page_addr += len;
+        page_addr += page_len(p);
     }
     Ok(out)
 }

@@ -99,12 +99,17 @@ fn log2_of_power(v: u64, what: &str, at: u64) -> Result<u32> {
 }
 
 impl FractalHeap {
+    /// Bytes of a header without filters, checksum included: what to ask for ahead of
+    /// [`FractalHeap::read`] (a filtered heap's header is longer; the read fetches the rest).
+    pub fn header_len(ctx: &Context) -> u64 {
+        22 + 12 * u64::from(ctx.sizeof_lengths) + 3 * u64::from(ctx.sizeof_offsets) + 4
+    }
+
     /// Reads and checks the header at `address`.
     pub fn read(r: &Reader, address: u64) -> Result<FractalHeap> {
         let ctx = r.ctx;
-        let o = u64::from(ctx.sizeof_offsets);
         let l = u64::from(ctx.sizeof_lengths);
-        let fixed = 22 + 12 * l + 3 * o;
+        let fixed = Self::header_len(&ctx) - 4;
         let head = r.cursor(address, fixed, HEADER)?;
         let mut c = head.cursor();
         // Signature, version and heap ID length come before the filters' encoded length.
@@ -213,6 +218,48 @@ impl FractalHeap {
             width_bits,
             max_direct_rows: max_direct_bits - start_bits + 2,
         })
+    }
+
+    /// (address, stored length) of the root block, direct or indirect: the first thing any
+    /// managed object's lookup reads, to be asked for together with other structures.
+    pub fn root_span(&self) -> Option<(u64, u64)> {
+        if self.root == UNDEF_ADDR {
+            return None;
+        }
+        Some(match (self.root_rows, self.is_filtered()) {
+            (0, false) => (self.root, self.start_block_size),
+            (0, true) => (self.root, self.filtered_root_size),
+            (rows, _) => (self.root, self.indirect_len(u32::from(rows))),
+        })
+    }
+
+    /// (address, stored length) of the direct blocks that hold the managed objects among `ids`,
+    /// each block once, as far as the indirect blocks can be read; for asking for all of them
+    /// at once before the objects are looked up one by one. IDs of other kinds, and IDs that
+    /// do not resolve, are left out (their lookups report the error).
+    pub fn object_spans<'i>(
+        &self,
+        r: &Reader,
+        ids: impl IntoIterator<Item = &'i [u8]>,
+    ) -> Vec<(u64, u64)> {
+        let mut spans: Vec<(u64, u64)> = ids
+            .into_iter()
+            .filter_map(|id| {
+                let mut c = Cursor::new(id, self.address, ID);
+                let first = c.u8().ok()?;
+                if first >> 6 != 0 || (first >> 4) & 0x3 != 0 {
+                    return None;
+                }
+                let block = self.locate(r, c.uint(self.offset_width).ok()?).ok()?;
+                Some((
+                    block.address,
+                    block.filtered.map_or(block.size, |(stored, _)| stored),
+                ))
+            })
+            .collect();
+        spans.sort_unstable();
+        spans.dedup();
+        spans
     }
 
     /// Length in bytes of this heap's IDs.
@@ -553,6 +600,28 @@ impl FractalHeap {
         }
     }
 
+    /// Bytes of an indirect block entry for a direct block: its address, and for filtered
+    /// heaps its stored size and filter mask.
+    fn direct_entry_len(&self) -> u64 {
+        let ctx = &self.ctx;
+        u64::from(ctx.sizeof_offsets)
+            + if self.is_filtered() {
+                u64::from(ctx.sizeof_lengths) + 4
+            } else {
+                0
+            }
+    }
+
+    /// Bytes of an indirect block of `rows` rows, checksum included.
+    fn indirect_len(&self, rows: u32) -> u64 {
+        let o = u64::from(self.ctx.sizeof_offsets);
+        let width = u64::from(self.table_width);
+        let direct_rows = u64::from(rows.min(self.max_direct_rows));
+        let indirect_rows = u64::from(rows.saturating_sub(self.max_direct_rows));
+        let prefix = 5 + o + self.offset_width as u64;
+        prefix + direct_rows * width * self.direct_entry_len() + indirect_rows * width * o + 4
+    }
+
     /// Reads the indirect block at `addr` (`rows` rows, at heap offset `base`) and returns
     /// child entry `entry`: its address and, for filtered direct blocks, (stored size, mask).
     fn read_entry(
@@ -567,14 +636,9 @@ impl FractalHeap {
         let o = u64::from(ctx.sizeof_offsets);
         let width = u64::from(self.table_width);
         let direct_rows = u64::from(rows.min(self.max_direct_rows));
-        let indirect_rows = u64::from(rows.saturating_sub(self.max_direct_rows));
-        let direct_len = o + if self.is_filtered() {
-            u64::from(ctx.sizeof_lengths) + 4
-        } else {
-            0
-        };
+        let direct_len = self.direct_entry_len();
         let prefix = 5 + o + self.offset_width as u64;
-        let len = prefix + direct_rows * width * direct_len + indirect_rows * width * o + 4;
+        let len = self.indirect_len(rows);
         let data = r.cursor(addr, len, INDIRECT)?;
         let mut c = data.cursor();
         c.signature(b"FHIB")?;
