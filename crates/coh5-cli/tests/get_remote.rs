@@ -203,3 +203,22 @@ fn dense_links_and_latest_format_chunk_indexes_are_read_a_level_at_a_time() {
     assert_eq!(bt2, format!("{{\"/bt2\":{rows:?}}}\n").replace(' ', ""));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The characters of variable-length strings live in global heap collections, some 200 for
+/// these 100,000 strings: they are fetched together once the elements name them, so the read
+/// takes 4 round trips, where looking each collection up as an element needed it took 36.
+#[test]
+fn the_heap_collections_of_variable_length_strings_come_in_one_wave() {
+    let dir = std::env::temp_dir().join(format!("coh5-vlen-strings-{}", std::process::id()));
+    make_file("vlen_strings.py", &dir, "vs.h5");
+    let server =
+        Server::start(Config::new(dir.clone()).latency(std::time::Duration::from_millis(50)))
+            .expect("start coh5-store");
+    let (got, took) = get_with_stats(&server.url("b", "vs.h5"), "/s", &[]);
+    assert!(took <= 4, "/s took {took} round trips");
+    let values: Vec<String> = (0..100_000)
+        .map(|i| format!("string number {i} {}", "x".repeat(i % 50)))
+        .collect();
+    assert_eq!(got, format!("{{\"/s\":{values:?}}}\n").replace(", ", ","));
+    let _ = std::fs::remove_dir_all(&dir);
+}

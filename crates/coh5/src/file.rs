@@ -486,6 +486,33 @@ impl Inner {
         Ok(h)
     }
 
+    /// Brings the global heap collections at `addrs` that are not decoded yet into the
+    /// metadata cache together: their first 4 KiB (libhdf5's smallest collection), then the
+    /// rest of those that are larger. Errors are left for the reads that follow.
+    pub fn prefetch_global_heaps(&self, addrs: &[u64]) {
+        let missing: Vec<u64> = {
+            let decoded = lock(&self.global_heaps);
+            addrs
+                .iter()
+                .filter(|a| !decoded.contains_key(a))
+                .copied()
+                .collect()
+        };
+        if missing.is_empty() {
+            return;
+        }
+        let r = self.reader();
+        r.prefetch(&missing, GlobalHeapCollection::MIN_SIZE);
+        let whole: Vec<(u64, u64)> = missing
+            .iter()
+            .filter_map(|&a| {
+                let size = GlobalHeapCollection::stored_len(&r, a).ok()?;
+                (size > GlobalHeapCollection::MIN_SIZE).then_some((a, size))
+            })
+            .collect();
+        r.prefetch_spans(&whole);
+    }
+
     pub fn global_heap(&self, addr: u64) -> coh5_format::Result<Arc<GlobalHeapCollection>> {
         if let Some(h) = lock(&self.global_heaps).get(&addr) {
             return Ok(h.clone());

@@ -6,6 +6,7 @@ use coh5_format::dataspace::Dataspace;
 use coh5_format::datatype::Datatype;
 use coh5_format::message::kind;
 use coh5_format::value::canonical::{encode, Resolver};
+use coh5_format::value::heap_ids::collections;
 use coh5_format::{Cursor, Error as FormatError, Result};
 
 use crate::file::Inner;
@@ -51,7 +52,11 @@ pub(crate) fn canonical_bytes(
     data: &[u8],
     count: u64,
 ) -> Result<Vec<u8>> {
+    let ctx = inner.ctx();
+    // Elements are encoded one by one, each looking up its heap objects; the collections they
+    // name are fetched together first.
+    inner.prefetch_global_heaps(&collections(dt, data, count, &ctx));
     let mut out = Vec::new();
-    encode(dt, data, count, &inner.ctx(), inner, &mut out)?;
+    encode(dt, data, count, &ctx, inner, &mut out)?;
     Ok(out)
 }

@@ -20,11 +20,19 @@ pub struct GlobalHeapCollection {
 }
 
 impl GlobalHeapCollection {
-    /// Reads the collection at `address` and indexes its objects.
-    pub fn read(r: &Reader, address: u64) -> Result<GlobalHeapCollection> {
+    /// Bytes libhdf5 allocates for a collection at least: what to ask for ahead of reading one
+    /// whose size is not known yet.
+    pub const MIN_SIZE: u64 = 4096;
+
+    /// The size of the collection at `address`, header included, from its header.
+    pub fn stored_len(r: &Reader, address: u64) -> Result<u64> {
+        Self::header(r, address).map(|(size, _)| size)
+    }
+
+    /// (collection size, header length) from the header at `address`.
+    fn header(r: &Reader, address: u64) -> Result<(u64, usize)> {
         let ctx = r.ctx;
-        let lengths = usize::from(ctx.sizeof_lengths);
-        let header_len = 8 + lengths;
+        let header_len = 8 + usize::from(ctx.sizeof_lengths);
         let head = r.cursor(address, header_len as u64, STRUCTURE)?;
         let mut c = head.cursor();
         c.signature(b"GCOL")?;
@@ -45,6 +53,13 @@ impl GlobalHeapCollection {
                 format!("collection size {size} smaller than its header"),
             ));
         }
+        Ok((size, header_len))
+    }
+
+    /// Reads the collection at `address` and indexes its objects.
+    pub fn read(r: &Reader, address: u64) -> Result<GlobalHeapCollection> {
+        let lengths = usize::from(r.ctx.sizeof_lengths);
+        let (size, header_len) = Self::header(r, address)?;
         let data = r.read(address, size, STRUCTURE)?;
         // Headers are padded to eight bytes: with 4-byte lengths, 12 become 16.
         let first_object = header_len.div_ceil(8) * 8;
