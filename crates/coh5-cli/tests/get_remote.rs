@@ -6,8 +6,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use coh5_store::{Config, Server};
+use coh5_store::{Config, RunningServer, Server};
+
+/// How long the store waits before answering in the tests that count round trips, so that
+/// requests made together overlap however fast the machine is.
+const STORE_LATENCY: Duration = Duration::from_millis(50);
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -112,8 +117,8 @@ fn get_reads_the_metadata_its_paths_touch_and_the_values_of_a_local_read() {
 /// made together overlap however fast the machine is.)
 #[test]
 fn one_path_takes_two_round_trips_and_a_slice_three() {
-    let server = Server::start(Config::new(repo()).latency(std::time::Duration::from_millis(50)))
-        .expect("start coh5-store");
+    let server =
+        Server::start(Config::new(repo()).latency(STORE_LATENCY)).expect("start coh5-store");
     let url = server.url("samples", "ATL03_sample.h5");
     let whole = get_in_round_trips(&url, "/gt1l/heights/h_ph", 2, &[]);
     let sliced = get_in_round_trips(&url, "/gt1l/heights/h_ph", 3, &["--slice", ":"]);
@@ -146,9 +151,9 @@ fn get_with_stats(url: &str, path: &str, more: &[&str]) -> (String, usize) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), took)
 }
 
-/// Writes a test file with the Python script `script` (which takes the output path) into
-/// `dir/b/name`.
-fn make_file(script: &str, dir: &Path, name: &str) {
+/// Writes `dir/b/name` with the Python script `script` (which takes the output path) and
+/// serves `dir` with coh5-store, answering after `latency`.
+fn serve_made(script: &str, dir: &Path, name: &str, latency: Duration) -> (RunningServer, String) {
     std::fs::create_dir_all(dir.join("b")).unwrap();
     let made = Command::new("python3")
         .arg(repo().join("crates/coh5-cli/tests").join(script))
@@ -160,6 +165,10 @@ fn make_file(script: &str, dir: &Path, name: &str) {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
+    let server =
+        Server::start(Config::new(dir.to_path_buf()).latency(latency)).expect("start coh5-store");
+    let url = server.url("b", name);
+    (server, url)
 }
 
 /// In a file written without aggregated metadata, a dataset's header continuation and the
@@ -169,9 +178,7 @@ fn make_file(script: &str, dir: &Path, name: &str) {
 #[test]
 fn a_distant_continuation_and_the_chunk_tree_leaves_come_in_one_round_trip() {
     let dir = std::env::temp_dir().join(format!("coh5-far-continuation-{}", std::process::id()));
-    make_file("far_continuation.py", &dir, "far.h5");
-    let server = Server::start(Config::new(dir.clone())).expect("start coh5-store");
-    let url = server.url("b", "far.h5");
+    let (_server, url) = serve_made("far_continuation.py", &dir, "far.h5", Duration::ZERO);
     let got = get_in_round_trips(&url, "/d", 3, &[]);
     let values: Vec<i64> = (0..3200).collect();
     assert_eq!(got, format!("{{\"/d\":{values:?}}}\n").replace(' ', ""));
@@ -186,11 +193,7 @@ fn a_distant_continuation_and_the_chunk_tree_leaves_come_in_one_round_trip() {
 #[test]
 fn dense_links_and_latest_format_chunk_indexes_are_read_a_level_at_a_time() {
     let dir = std::env::temp_dir().join(format!("coh5-spread-indexes-{}", std::process::id()));
-    make_file("spread_indexes.py", &dir, "spread.h5");
-    let server =
-        Server::start(Config::new(dir.clone()).latency(std::time::Duration::from_millis(50)))
-            .expect("start coh5-store");
-    let url = server.url("b", "spread.h5");
+    let (_server, url) = serve_made("spread_indexes.py", &dir, "spread.h5", STORE_LATENCY);
     let values: Vec<i32> = (0..4800).collect();
 
     let (ea, took) = get_with_stats(&url, "/ea", &[]);
@@ -210,11 +213,8 @@ fn dense_links_and_latest_format_chunk_indexes_are_read_a_level_at_a_time() {
 #[test]
 fn the_heap_collections_of_variable_length_strings_come_in_one_wave() {
     let dir = std::env::temp_dir().join(format!("coh5-vlen-strings-{}", std::process::id()));
-    make_file("vlen_strings.py", &dir, "vs.h5");
-    let server =
-        Server::start(Config::new(dir.clone()).latency(std::time::Duration::from_millis(50)))
-            .expect("start coh5-store");
-    let (got, took) = get_with_stats(&server.url("b", "vs.h5"), "/s", &[]);
+    let (_server, url) = serve_made("vlen_strings.py", &dir, "vs.h5", STORE_LATENCY);
+    let (got, took) = get_with_stats(&url, "/s", &[]);
     assert!(took <= 4, "/s took {took} round trips");
     let values: Vec<String> = (0..100_000)
         .map(|i| format!("string number {i} {}", "x".repeat(i % 50)))
