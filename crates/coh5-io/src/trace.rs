@@ -18,8 +18,16 @@ use crate::stats::{critical_path, RangeSet};
 
 /// The superblock and the speculative first read of an open.
 pub const SUPERBLOCK: &str = "superblock";
-/// Object headers, heaps, B-tree nodes: the metadata the decoders read.
+/// Metadata no more specific purpose covers (the superblock extension, shared messages).
 pub const METADATA: &str = "metadata";
+/// Object headers and their continuation chunks.
+pub const OBJECT_HEADER: &str = "object-header";
+/// A group's links: symbol tables (B-tree, symbol nodes, local heap) or dense link storage.
+pub const LINKS: &str = "links";
+/// Attributes kept in dense storage (fractal heap and name index).
+pub const ATTRIBUTES: &str = "attributes";
+/// Global heap collections: variable-length data and region references.
+pub const GLOBAL_HEAP: &str = "global-heap";
 /// Chunk indexes (B-trees, fixed and extensible arrays) walked to list a dataset's chunks.
 pub const CHUNK_INDEX: &str = "chunk-index";
 /// Dataset bytes: chunks and contiguous data.

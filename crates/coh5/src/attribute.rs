@@ -90,6 +90,7 @@ pub(crate) fn read_attributes(
 }
 
 fn dense_messages(inner: &Inner, info: &[u8], addr: u64) -> FormatResult<Vec<(Bytes, u64)>> {
+    let _purpose = coh5_io::trace::enter(coh5_io::trace::ATTRIBUTES);
     let info = AttributeInfo::parse(
         &mut Cursor::new(info, addr, "attribute info message"),
         &inner.ctx(),

@@ -32,12 +32,6 @@ use crate::runtime::block_on;
 /// Metadata block of [`Access::Sparse`] in files without pages: a v1 chunk B-tree node of
 /// 64 entries is about 2.5 KiB, so 16 KiB reads little beyond the node that needs it.
 const SPARSE_BLOCK: u64 = 16 * 1024;
-/// Metadata block of [`Access::Paths`] in files without pages. A path through old-style
-/// groups reads each group's header, tree, heap and symbol nodes, which libhdf5 writes within
-/// some tens of KiB of each other: 128 KiB still brings such a cluster in one request (16 or
-/// 64 KiB cost a granule's `original` layout two to four more round trips for one variable),
-/// for a quarter of the default block's bytes and transfer time.
-const PATHS_BLOCK: u64 = 128 * 1024;
 
 /// Shared messages may point at another object header's message; a chain longer than this is a
 /// loop in a corrupt file (libhdf5 never writes chains at all).
@@ -53,12 +47,13 @@ pub enum Access {
     #[default]
     Walk,
     /// A few objects reached by path (reading some variables): a first read of 1 MiB, then the
-    /// metadata in blocks as the objects touch it (256 KiB in paged files, 128 KiB otherwise),
+    /// metadata in blocks as the objects touch it (256 KiB in paged files, else
+    /// [`DEFAULT_BLOCK`]),
     /// so reading a 13 MB variable of a granule with 2.7 MB of metadata does not fetch all of it.
     Paths,
     /// Many objects, little of each (a subset of some beams of a granule): the metadata prefix
     /// at open as for a walk, otherwise a paged file's metadata in 256 KiB blocks and an
-    /// unpaged file's in 16 KiB blocks instead of 512 KiB, since the chunk-index nodes a
+    /// unpaged file's in 16 KiB blocks instead of [`DEFAULT_BLOCK`], since the chunk-index nodes a
     /// subset needs lie scattered among the chunks.
     Sparse,
 }
@@ -305,8 +300,6 @@ impl File {
             // chunk-index B-tree nodes of a few KiB scattered among the chunks: small blocks
             // keep from fetching the raw data around each.
             file.meta.set_block_size(SPARSE_BLOCK, first);
-        } else if access == Access::Paths {
-            file.meta.set_block_size(PATHS_BLOCK, first);
         }
         Ok(File {
             inner: Arc::new(file),
@@ -481,7 +474,10 @@ impl Inner {
         if let Some(h) = lock(&self.headers).get(&addr) {
             return Ok(h.clone());
         }
-        let h = Arc::new(ObjectHeader::read_with(&self.reader(), addr, also)?);
+        let h = {
+            let _purpose = trace::enter(trace::OBJECT_HEADER);
+            Arc::new(ObjectHeader::read_with(&self.reader(), addr, also)?)
+        };
         lock(&self.headers).insert(addr, h.clone());
         Ok(h)
     }
@@ -501,6 +497,7 @@ impl Inner {
         if missing.is_empty() {
             return;
         }
+        let _purpose = trace::enter(trace::GLOBAL_HEAP);
         let r = self.reader();
         r.prefetch(&missing, GlobalHeapCollection::MIN_SIZE);
         let whole: Vec<(u64, u64)> = missing
@@ -517,7 +514,10 @@ impl Inner {
         if let Some(h) = lock(&self.global_heaps).get(&addr) {
             return Ok(h.clone());
         }
-        let h = Arc::new(GlobalHeapCollection::read(&self.reader(), addr)?);
+        let h = {
+            let _purpose = trace::enter(trace::GLOBAL_HEAP);
+            Arc::new(GlobalHeapCollection::read(&self.reader(), addr)?)
+        };
         lock(&self.global_heaps).insert(addr, h.clone());
         Ok(h)
     }

@@ -47,6 +47,7 @@ impl Link {
 
 /// Every link of the group whose header is `header`, in storage order.
 pub(crate) fn read_links(file: &Inner, header: &ObjectHeader) -> Result<Vec<Link>> {
+    let _purpose = coh5_io::trace::enter(coh5_io::trace::LINKS);
     let ctx = file.ctx();
     if let Some(m) = header.first(kind::SYMBOL_TABLE) {
         let body = file.message_body(m)?;
