@@ -16,7 +16,7 @@ pub fn list(
     match file.object(path)? {
         Object::Group(g) => {
             if recursive {
-                g.prefetch_subtree();
+                g.prefetch_subtree(long);
             }
             list_group(&g, recursive, long, &mut out, &mut Vec::new())
         }

@@ -117,19 +117,8 @@ impl ObjectHeader {
     pub fn read_with(r: &Reader, address: u64, also: &[(u64, u64)]) -> Result<ObjectHeader> {
         let (mut header, mut walk) = Self::read_prefix(r, address)?;
         let tracked = header.flags & V2_ATTR_CREATION_ORDER_TRACKED != 0;
-        // The first chunk's continuations go out together (with `also`), not one by one: as
-        // many as the walk will accept, so a corrupt header cannot make the hint fetch more
-        // than reading it would.
-        let (mut chunks, mut bytes) = (walk.chunks, walk.bytes);
-        let mut spans: Vec<(u64, u64)> = Vec::new();
-        for c in &walk.pending {
-            chunks += 1;
-            bytes = bytes.saturating_add(c.length);
-            if chunks > MAX_HEADER_CHUNKS || bytes > MAX_METADATA_BLOCK {
-                break;
-            }
-            spans.push((c.address, c.length));
-        }
+        // The first chunk's continuations go out together (with `also`), not one by one.
+        let mut spans = walk.pending_spans();
         if !spans.is_empty() {
             spans.extend_from_slice(also);
             r.prefetch_spans(&spans);
@@ -170,6 +159,12 @@ impl ObjectHeader {
         let (mut header, walk) = Self::read_prefix(r, address)?;
         header.messages = walk.messages;
         Ok(header)
+    }
+
+    /// The (relative address, length) of the continuation chunks the first chunk of the header
+    /// at `address` names: a caller reading many headers asks for all of them together.
+    pub fn continuation_spans(r: &Reader, address: u64) -> Result<Vec<(u64, u64)>> {
+        Ok(Self::read_prefix(r, address)?.1.pending_spans())
     }
 
     /// The prefix and first chunk, with the walk that holds their messages and continuations.
@@ -225,6 +220,23 @@ impl Walk {
             chunks: 1,
             bytes: 0,
         }
+    }
+
+    /// The continuation chunks still to read, as (relative address, length): as many as the
+    /// walk will accept, so a corrupt header cannot make asking for them ahead fetch more than
+    /// reading it would.
+    fn pending_spans(&self) -> Vec<(u64, u64)> {
+        let (mut chunks, mut bytes) = (self.chunks, self.bytes);
+        let mut spans = Vec::new();
+        for c in &self.pending {
+            chunks += 1;
+            bytes = bytes.saturating_add(c.length);
+            if chunks > MAX_HEADER_CHUNKS || bytes > MAX_METADATA_BLOCK {
+                break;
+            }
+            spans.push((c.address, c.length));
+        }
+        spans
     }
 
     /// Accounts for a continuation chunk before it is read.

@@ -5,17 +5,19 @@ use std::sync::Arc;
 
 use coh5_format::dataspace::Dataspace;
 use coh5_format::datatype::Datatype;
+use coh5_format::message::attribute_info::AttributeInfo;
 use coh5_format::message::fill_value::FillValue;
 use coh5_format::message::filter_pipeline::{Filter, FilterPipeline};
 use coh5_format::message::kind;
 use coh5_format::message::layout::{Layout, LayoutMessage};
 use coh5_format::object_header::ObjectHeader;
-use coh5_format::{Cursor, Error as FormatError};
+use coh5_format::{Cursor, Error as FormatError, Reader};
 
 use crate::attribute::{read_attributes, Attribute};
 use crate::error::{Error, Result};
 use crate::file::File;
 use crate::link::{read_links, Link, LinkKind};
+use crate::meta::InHand;
 
 /// Bytes of a child's object header prefetched when its group is listed: the prefix and the
 /// first messages (the cache widens this to its block, which usually holds the whole header).
@@ -118,6 +120,19 @@ impl Node {
         read_attributes(&self.file, &self.path, &self.header)
     }
 
+    /// Whether the object keeps its attributes in dense storage (a heap and a name B-tree of
+    /// its own, outside the header).
+    fn has_dense_attributes(&self) -> bool {
+        self.message(
+            kind::ATTRIBUTE_INFO,
+            "attribute info message",
+            AttributeInfo::parse,
+        )
+        .ok()
+        .flatten()
+        .is_some_and(|info| info.is_dense())
+    }
+
     fn datatype(&self) -> Result<Datatype> {
         self.required(kind::DATATYPE, "datatype message", |c, _| {
             Datatype::parse(c)
@@ -163,6 +178,11 @@ impl Object {
 
     pub fn attributes(&self) -> Result<Vec<Attribute>> {
         self.node().attributes()
+    }
+
+    /// Whether reading the attributes reads storage outside the object header.
+    pub(crate) fn has_dense_attributes(&self) -> bool {
+        self.node().has_dense_attributes()
     }
 }
 
@@ -211,7 +231,22 @@ impl Group {
                 _ => None,
             })
             .collect();
+        let _purpose = coh5_io::trace::enter(coh5_io::trace::OBJECT_HEADER);
         inner.meta.prefetch(&headers);
+        // Then the continuation chunks those headers name, which libhdf5 writes wherever the
+        // file ended when a header grew (at close, for attributes added last): one more wave
+        // for the level rather than one round trip per child as the children are opened.
+        let in_hand = InHand(&inner.meta);
+        let r = Reader::new(&in_hand, inner.ctx());
+        let continuations: Vec<(u64, u64)> = links
+            .iter()
+            .filter_map(|l| match l.kind {
+                LinkKind::Hard(addr) => ObjectHeader::continuation_spans(&r, addr).ok(),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        reader.prefetch_spans(&continuations);
         Ok(links)
     }
 

@@ -13,36 +13,50 @@ impl Group {
     /// Reads the links of every group under this one and the headers of their children, a
     /// level of the tree at a time with the groups of a level on threads of their own: the
     /// dependent reads of all groups at one depth go out together, where a depth-first walk of
-    /// an unpaged granule waits for each beam in turn. Errors are left for the walk that
-    /// follows, which meets them again; what was read stays cached.
-    pub fn prefetch_subtree(&self) {
+    /// an unpaged granule waits for each beam in turn. With `attributes`, the attributes of a
+    /// level's objects are read the same way, for a listing that shows them (dense storage is
+    /// a heap and a B-tree per object, each a round trip when a walk reaches it). Errors are
+    /// left for the walk that follows, which meets them again; what was read stays cached.
+    pub fn prefetch_subtree(&self, attributes: bool) {
         let mut seen = HashSet::from([self.address()]);
         let mut level = vec![self.clone()];
         for _ in 0..MAX_DEPTH {
             if level.is_empty() {
                 break;
             }
-            level = parallel::each(&level, child_groups)
+            let objects: Vec<Object> = parallel::each(&level, children)
                 .into_iter()
                 .flatten()
                 .flatten()
-                .filter(|g| seen.insert(g.address()))
+                .collect();
+            if attributes {
+                // Attributes kept in the headers are in hand already: a thread each only for
+                // the objects whose attributes need reads.
+                let dense: Vec<&Object> = objects
+                    .iter()
+                    .filter(|o| o.has_dense_attributes())
+                    .collect();
+                parallel::each(&dense, |o| o.attributes().is_ok());
+            }
+            level = objects
+                .into_iter()
+                .filter_map(|o| match o {
+                    Object::Group(g) => seen.insert(g.address()).then_some(g),
+                    _ => None,
+                })
                 .collect();
         }
     }
 }
 
-/// The groups a group's hard links lead to (its other children's headers are read too).
-fn child_groups(group: &Group) -> Vec<Group> {
+/// The objects a group's hard links lead to.
+fn children(group: &Group) -> Vec<Object> {
     let Ok(links) = group.links() else {
         return Vec::new();
     };
     links
         .iter()
         .filter(|l| matches!(l.kind, LinkKind::Hard(_)))
-        .filter_map(|l| match group.open_link(l) {
-            Ok(Object::Group(child)) => Some(child),
-            _ => None,
-        })
+        .filter_map(|l| group.open_link(l).ok())
         .collect()
 }
