@@ -18,7 +18,8 @@ with h5py.File(sys.argv[1], "w", libver="earliest") as f:
     # The tree's root is made by the first chunk, next to the header.
     d[:CHUNK] = np.arange(CHUNK)
     f.flush()
-    f.create_dataset("pad1", data=np.zeros(3 * MIB // 2, "u1"))
+    # Past the 2 MiB a read of whole datasets opens with.
+    f.create_dataset("pad1", data=np.zeros(3 * MIB, "u1"))
     # The leaves are made as the root splits, and written at the flush.
     d[CHUNK:] = np.arange(CHUNK, CHUNKS * CHUNK)
     f.flush()

@@ -255,3 +255,18 @@ fn a_listing_of_an_unpaged_file_fetches_its_headers_not_the_data_between_them() 
     assert_eq!(listing.matches("Attribute: long_name").count(), 96);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A dataset whose attributes were added after other data continues its header far away; its
+/// data (and chunk tree) lie next to the header, in the first read. The data goes out with the
+/// continuation, and the read takes it once the header is whole: two round trips, not three.
+#[test]
+fn data_next_to_a_header_comes_with_its_distant_continuation() {
+    let dir = std::env::temp_dir().join(format!("coh5-late-attributes-{}", std::process::id()));
+    let (_server, url) = serve_made("late_attributes.py", &dir, "late.h5", STORE_LATENCY);
+    let values: Vec<i32> = (0..100_000).collect();
+    for path in ["/c", "/k"] {
+        let got = get_in_round_trips(&url, path, 2, &[]);
+        assert_eq!(got, format!("{{\"{path}\":{values:?}}}\n").replace(' ', ""));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,8 @@
 //! An open HDF5 file: the superblock, the metadata cache, and the per-file caches of decoded
 //! structures that every object shares.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
@@ -47,14 +48,13 @@ pub enum Access {
     #[default]
     Walk,
     /// A few objects reached by path (reading some variables): a first read of 1 MiB, then the
-    /// metadata in blocks as the objects touch it (256 KiB in paged files, else
-    /// [`DEFAULT_BLOCK`]),
+    /// metadata in blocks as the objects touch it (256 KiB in paged files, 128 KiB otherwise),
     /// so reading a 13 MB variable of a granule with 2.7 MB of metadata does not fetch all of it.
     Paths,
     /// Many objects, little of each (a subset of some beams of a granule): the metadata prefix
     /// at open as for a walk, otherwise a paged file's metadata in 256 KiB blocks and an
-    /// unpaged file's in 16 KiB blocks instead of [`DEFAULT_BLOCK`], since the chunk-index nodes a
-    /// subset needs lie scattered among the chunks.
+    /// unpaged file's in 16 KiB blocks instead of 128 KiB, since the chunk-index nodes a subset
+    /// needs lie scattered among the chunks.
     Sparse,
 }
 
@@ -91,6 +91,37 @@ pub(crate) struct Inner {
     fractal_heaps: Mutex<HashMap<u64, Arc<FractalHeap>>>,
     /// Object address → the path libhdf5 would name it by (storage-order search), built on first use.
     pub storage_paths: OnceLock<HashMap<u64, String>>,
+    /// For a file opened to read datasets whole: where data is fetched before the metadata
+    /// that confirms it.
+    early: Option<EarlyData>,
+}
+
+/// Data fetched ahead of the metadata that confirms it ([`File::open_to_read`]).
+struct EarlyData {
+    ahead: Arc<Ahead>,
+    /// Bytes that may still be fetched early (the source's read-ahead window, less what has
+    /// been, so guesses cannot hold more in memory than one read may), and the headers whose
+    /// data was, so paths resolved side by side to one dataset fetch it once.
+    budget: Mutex<(u64, HashSet<u64>)>,
+}
+
+impl EarlyData {
+    /// Fetches `ranges` early if the budget allows all of them (and, with `header`, if that
+    /// header's data was not fetched early before).
+    fn fetch(&self, ranges: &[Range<u64>], header: Option<u64>) {
+        let bytes = ranges
+            .iter()
+            .fold(0u64, |n, r| n.saturating_add(r.end - r.start));
+        {
+            let mut budget = lock(&self.budget);
+            let (left, headers) = &mut *budget;
+            if ranges.is_empty() || bytes > *left || header.is_some_and(|h| !headers.insert(h)) {
+                return;
+            }
+            *left -= bytes;
+        }
+        block_on(async { self.ahead.fetch(ranges) });
+    }
 }
 
 impl File {
@@ -130,7 +161,7 @@ impl File {
     }
 
     /// [`File::open_as`] with [`Access::Paths`], for reading the datasets at `paths` whole.
-    /// The first read is [`READ_FIRST_READ`]; when the bytes it brings already show where the
+    /// The first read is 2 MiB; when the bytes it brings already show where the
     /// datasets keep their data, that data is fetched with the metadata that confirms it,
     /// which saves a read of a granule's variable a round trip (see `crate::guess`).
     pub fn open_to_read(location: &str, options: &SourceOptions, paths: &[String]) -> Result<File> {
@@ -152,7 +183,7 @@ impl File {
             options,
             false,
             Access::Paths,
-            Some((&ahead, paths)),
+            Some((ahead, paths)),
         )
     }
 
@@ -177,7 +208,7 @@ impl File {
         options: SourceOptions,
         logged: bool,
         access: Access,
-        reading: Option<(&Ahead, &[String])>,
+        reading: Option<(Arc<Ahead>, &[String])>,
     ) -> Result<File> {
         let location = source.location().to_string();
         let (size, first) = {
@@ -231,18 +262,17 @@ impl File {
         });
         // Before the names and the extension are asked for (which waits for them), so the
         // guessed data is fetched in the same round trip.
-        if let Some((ahead, paths)) = reading {
+        let early = reading.map(|(ahead, paths)| {
+            let early = EarlyData {
+                budget: Mutex::new((ahead.read_ahead(), HashSet::new())),
+                ahead,
+            };
             let in_hand = InHand(&meta);
             let r = Reader::new(&in_hand, superblock.ctx);
             let ranges = crate::guess::stored_ranges(&r, superblock.root_object_header, paths);
-            let bytes = ranges
-                .iter()
-                .fold(0u64, |n, r| n.saturating_add(r.end - r.start));
-            // More than the read's window would sit in memory waiting; fetch it on demand.
-            if !ranges.is_empty() && bytes <= ahead.read_ahead() {
-                block_on(async { ahead.fetch(&ranges) });
-            }
-        }
+            early.fetch(&ranges, None);
+            early
+        });
         let first = match (through_extension, extension) {
             (Some(end), Some(at)) if access == Access::Paths => {
                 meta.set_block_size(block, first.clone());
@@ -275,6 +305,7 @@ impl File {
             global_heaps: Mutex::default(),
             fractal_heaps: Mutex::default(),
             storage_paths: OnceLock::new(),
+            early,
         };
         file.read_extension().map_err(fail)?;
         // A paged file (File Space Info, strategy PAGE) aggregates metadata into whole pages:
@@ -449,13 +480,30 @@ impl Inner {
     /// chunk names continuations to fetch, the second level of its chunk tree (as far as the
     /// bytes in hand show it) is asked for in the same round trip: where metadata is not
     /// aggregated, libhdf5 writes a dataset's continuation far from its header, and the walk of
-    /// the tree would otherwise wait for that read before asking for its own.
+    /// the tree would otherwise wait for that read before asking for its own. For a file
+    /// opened to read datasets whole, the data the first chunk locates is fetched in that
+    /// round trip too (the read takes it once the whole header confirms it).
     pub fn header_to_read(&self, addr: u64) -> coh5_format::Result<Arc<ObjectHeader>> {
         if let Some(h) = lock(&self.headers).get(&addr) {
             return Ok(h.clone());
         }
+        let _purpose = trace::enter(trace::OBJECT_HEADER);
         let first = ObjectHeader::read_first_chunk(&self.reader(), addr)?;
-        let also = chunk_tree_spans(&Reader::new(&InHand(&self.meta), self.ctx()), &first);
+        let in_hand = InHand(&self.meta);
+        let r = Reader::new(&in_hand, self.ctx());
+        let also = chunk_tree_spans(&r, &first);
+        if let Some(early) = &self.early {
+            // Only when the rest of the header is still to come: otherwise the read follows
+            // at once and asks for the data itself.
+            let missing = ObjectHeader::continuation_spans(&r, addr)
+                .unwrap_or_default()
+                .into_iter()
+                .any(|(at, len)| r.read(at, len, "continuation").is_err());
+            if missing {
+                let ranges = crate::guess::header_ranges(&r, &first).unwrap_or_default();
+                early.fetch(&ranges, Some(addr));
+            }
+        }
         self.header_with(addr, &also)
     }
 

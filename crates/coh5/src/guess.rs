@@ -10,6 +10,10 @@
 //! `coh5_format::root_hint`) gives the chunks a path leads to one round trip early, so they
 //! are fetched together with the extension instead of after it.
 //!
+//! The same holds later for one dataset ([`header_ranges`]): when its header's first chunk is
+//! in hand but a continuation is not (h5py and libhdf5 write it wherever the file ended when
+//! attributes were added after the data), its data goes out with the continuation.
+//!
 //! The answer only says what to fetch early (`coh5_io::Ahead`): the read that follows resolves
 //! the paths from the confirmed headers and decides what it reads. A wrong guess costs bytes.
 
@@ -29,12 +33,10 @@ use coh5_format::UNDEF_ADDR;
 /// chunk B-tree, or a contiguous extent), as far as `r` (a reader over the bytes in hand)
 /// shows them; paths it cannot follow, and ranges that do not lie in the file, are left out.
 pub(crate) fn stored_ranges(r: &Reader, root: u64, paths: &[String]) -> Vec<Range<u64>> {
-    let size = r.src.size();
     paths
         .iter()
         .filter_map(|p| dataset_ranges(r, root, p))
         .flatten()
-        .filter(|range| range.start < range.end && range.end <= size)
         .collect()
 }
 
@@ -54,30 +56,42 @@ fn dataset_ranges(r: &Reader, root: u64, path: &str) -> Option<Vec<Range<u64>>> 
             })?
             .object_header;
     }
-    let header = ObjectHeader::read(r, addr).ok()?;
+    header_ranges(r, &ObjectHeader::read(r, addr).ok()?)
+}
+
+/// Absolute byte ranges of the stored data of the dataset whose header (or first header
+/// chunk) is `header`: the chunks of a version 1 chunk B-tree, as far as `r` shows the tree,
+/// or a contiguous extent; `None` when its layout message is not there or names neither.
+/// Ranges that do not lie in the file are left out.
+pub(crate) fn header_ranges(r: &Reader, header: &ObjectHeader) -> Option<Vec<Range<u64>>> {
     let layout = LayoutMessage::parse(&mut header.first(kind::LAYOUT)?.cursor(), &r.ctx).ok()?;
+    let size = r.src.size();
     let span = |at: u64, len: u64| {
         let start = r.absolute(at);
         start..start.saturating_add(len)
     };
-    match layout.layout {
+    let ranges: Vec<Range<u64>> = match layout.layout {
         Layout::Chunked {
             chunk_dims,
             index: ChunkIndex::BTreeV1 { address },
             ..
-        } if address != UNDEF_ADDR => Some(
-            chunk_records(r, address, chunk_dims.len() + 1)
-                .ok()?
-                .into_iter()
-                .filter(|c| c.address != UNDEF_ADDR && c.size > 0)
-                .map(|c| span(c.address, u64::from(c.size)))
-                .collect(),
-        ),
+        } if address != UNDEF_ADDR => chunk_records(r, address, chunk_dims.len() + 1)
+            .ok()?
+            .into_iter()
+            .filter(|c| c.address != UNDEF_ADDR && c.size > 0)
+            .map(|c| span(c.address, u64::from(c.size)))
+            .collect(),
         Layout::Contiguous { address, size } if address != UNDEF_ADDR && size > 0 => {
-            Some(vec![span(address, size)])
+            vec![span(address, size)]
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(
+        ranges
+            .into_iter()
+            .filter(|range| range.start < range.end && range.end <= size)
+            .collect(),
+    )
 }
 
 #[cfg(test)]
