@@ -120,9 +120,9 @@ impl Node {
         read_attributes(&self.file, &self.path, &self.header)
     }
 
-    /// Whether the object keeps its attributes in dense storage (a heap and a name B-tree of
-    /// its own, outside the header).
-    fn has_dense_attributes(&self) -> bool {
+    /// The (fractal heap, name index) of the object's attributes when it keeps them in dense
+    /// storage, outside its header.
+    fn dense_attributes(&self) -> Option<(u64, u64)> {
         self.message(
             kind::ATTRIBUTE_INFO,
             "attribute info message",
@@ -130,7 +130,8 @@ impl Node {
         )
         .ok()
         .flatten()
-        .is_some_and(|info| info.is_dense())
+        .filter(|info| info.is_dense())
+        .map(|info| (info.fractal_heap, info.name_index))
     }
 
     fn datatype(&self) -> Result<Datatype> {
@@ -180,9 +181,9 @@ impl Object {
         self.node().attributes()
     }
 
-    /// Whether reading the attributes reads storage outside the object header.
-    pub(crate) fn has_dense_attributes(&self) -> bool {
-        self.node().has_dense_attributes()
+    /// The (fractal heap, name index) of the object's attributes kept outside its header.
+    pub(crate) fn dense_attributes(&self) -> Option<(u64, u64)> {
+        self.node().dense_attributes()
     }
 }
 
@@ -210,6 +211,10 @@ impl Group {
 
     pub fn address(&self) -> u64 {
         self.node.address
+    }
+
+    pub fn file(&self) -> &File {
+        &self.node.file
     }
 
     /// Every link, in storage order (see [`Group::links_sorted`] for name order).

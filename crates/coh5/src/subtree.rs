@@ -13,10 +13,11 @@ impl Group {
     /// Reads the links of every group under this one and the headers of their children, a
     /// level of the tree at a time with the groups of a level on threads of their own: the
     /// dependent reads of all groups at one depth go out together, where a depth-first walk of
-    /// an unpaged granule waits for each beam in turn. With `attributes`, the attributes of a
-    /// level's objects are read the same way, for a listing that shows them (dense storage is
-    /// a heap and a B-tree per object, each a round trip when a walk reaches it). Errors are
-    /// left for the walk that follows, which meets them again; what was read stays cached.
+    /// an unpaged granule waits for each beam in turn. With `attributes`, the dense attribute
+    /// storage of a level's objects (a heap and a name B-tree each, three dependent reads when
+    /// a walk reaches it) is read for all of them together, for a listing that shows
+    /// attributes. Errors are left for the walk that follows, which meets them again; what
+    /// was read stays cached.
     pub fn prefetch_subtree(&self, attributes: bool) {
         let mut seen = HashSet::from([self.address()]);
         let mut level = vec![self.clone()];
@@ -30,13 +31,12 @@ impl Group {
                 .flatten()
                 .collect();
             if attributes {
-                // Attributes kept in the headers are in hand already: a thread each only for
-                // the objects whose attributes need reads.
-                let dense: Vec<&Object> = objects
+                // Attributes kept in the headers are in hand already.
+                let stores: Vec<(u64, u64)> = objects
                     .iter()
-                    .filter(|o| o.has_dense_attributes())
+                    .filter_map(Object::dense_attributes)
                     .collect();
-                parallel::each(&dense, |o| o.attributes().is_ok());
+                crate::dense::prefetch(&self.file().inner, &stores);
             }
             level = objects
                 .into_iter()

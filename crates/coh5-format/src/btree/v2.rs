@@ -276,6 +276,18 @@ impl BTreeV2 {
     /// All records in key order (in-order traversal: for internal nodes, child 0, record 0,
     /// child 1, ...). `rc` matters only for chunk records (types 10 and 11).
     pub fn records(&self, r: &Reader, rc: &RecordContext) -> Result<Vec<Record>> {
+        self.records_with(r, rc, &[])
+    }
+
+    /// [`BTreeV2::records`], asking for the spans `also` (relative address, length) together
+    /// with the level below the root: a reader that will need them next (the heap blocks the
+    /// records point into) saves their round trip.
+    pub fn records_with(
+        &self,
+        r: &Reader,
+        rc: &RecordContext,
+        also: &[(u64, u64)],
+    ) -> Result<Vec<Record>> {
         let mut out = Vec::new();
         if self.root == crate::read::UNDEF_ADDR || self.root_records == 0 {
             return Ok(out);
@@ -291,6 +303,7 @@ impl BTreeV2 {
             self.root,
             self.depth,
             u64::from(self.root_records),
+            also,
             &mut out,
         )?;
         Ok(out)
@@ -615,13 +628,22 @@ impl Walk<'_, '_, '_> {
     }
 
     /// Appends every record of the subtree at `addr` in key order. The nodes are read a level
-    /// at a time, every node of a level asked for together, so a tree costs one round trip
-    /// per level rather than one per node; the records are then put in order from memory.
-    fn all(&mut self, addr: u64, depth: u16, count: u64, out: &mut Vec<Record>) -> Result<()> {
+    /// at a time, every node of a level asked for together (the first level below `addr`
+    /// with the spans `also`), so a tree costs one round trip per level rather than one per
+    /// node; the records are then put in order from memory.
+    fn all(
+        &mut self,
+        addr: u64,
+        depth: u16,
+        count: u64,
+        also: &[(u64, u64)],
+        out: &mut Vec<Record>,
+    ) -> Result<()> {
         let node_size = u64::from(self.tree.node_size);
         let mut nodes = HashMap::new();
         let mut level = vec![(addr, count)];
         let mut depth = Some(depth);
+        let mut also = also;
         while let Some(d) = depth {
             let mut next = Vec::new();
             for &(at, n) in &level {
@@ -629,7 +651,8 @@ impl Walk<'_, '_, '_> {
                 next.extend_from_slice(&node.children);
                 nodes.insert(at, node);
             }
-            let spans: Vec<(u64, u64)> = next.iter().map(|&(c, _)| (c, node_size)).collect();
+            let mut spans: Vec<(u64, u64)> = next.iter().map(|&(c, _)| (c, node_size)).collect();
+            spans.extend_from_slice(std::mem::take(&mut also));
             self.r.prefetch_spans(&spans);
             level = next;
             depth = d.checked_sub(1);
@@ -704,6 +727,48 @@ mod tests {
 
     /// Every v2 B-tree of every tagged corpus file reads, its record count matches the header,
     /// and records come out in key order where the key is a plain number.
+    /// Bytes in memory that record the prefetch hints they get.
+    struct Hinted {
+        bytes: Bytes,
+        hints: std::sync::Mutex<Vec<Vec<std::ops::Range<u64>>>>,
+    }
+
+    impl crate::read::ReadAt for Hinted {
+        fn read_at(&self, offset: u64, len: u64) -> Result<Bytes> {
+            self.bytes.read_at(offset, len)
+        }
+        fn size(&self) -> u64 {
+            self.bytes.size()
+        }
+        fn prefetch(&self, ranges: &[std::ops::Range<u64>]) {
+            self.hints.lock().unwrap().push(ranges.to_vec());
+        }
+    }
+
+    #[test]
+    fn spans_given_to_records_with_go_out_with_the_level_below_the_root() {
+        let src = Hinted {
+            bytes: corpus("jhdf/jhdf/src/test/resources/hdf5/test_large_group_latest.hdf5"),
+            hints: Default::default(),
+        };
+        let r = Reader::new(&src, Context::default());
+        let tree = find_all(&src.bytes, b"BTHD")
+            .into_iter()
+            .map(|a| BTreeV2::read(&r, a).unwrap())
+            .find(|t| t.depth > 0)
+            .expect("a tree with internal nodes");
+        let rc = RecordContext::default();
+        src.hints.lock().unwrap().clear();
+        let records = tree.records_with(&r, &rc, &[(8, 16)]).unwrap();
+        let first = src.hints.lock().unwrap()[0].clone();
+        assert!(first.contains(&(8..24)), "{first:?}");
+        assert!(
+            first.len() > 1,
+            "the root's children with the span: {first:?}"
+        );
+        assert_eq!(records, tree.records(&r, &rc).unwrap());
+    }
+
     #[test]
     fn corpus_trees() {
         let files = [

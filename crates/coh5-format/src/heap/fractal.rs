@@ -622,6 +622,32 @@ impl FractalHeap {
         prefix + direct_rows * width * self.direct_entry_len() + indirect_rows * width * o + 4
     }
 
+    /// (address, stored length) of the direct blocks the root block names: the root itself
+    /// when it is direct, else the allocated direct blocks of the root indirect block (blocks
+    /// under nested indirect blocks are left out). A reader of every object asks for these
+    /// together instead of waiting for the IDs that point into them.
+    pub fn direct_block_spans(&self, r: &Reader) -> Vec<(u64, u64)> {
+        if self.root_rows == 0 {
+            return self.root_span().into_iter().collect();
+        }
+        let rows = u32::from(self.root_rows);
+        let width = u64::from(self.table_width);
+        let mut spans = Vec::new();
+        for row in 0..rows.min(self.max_direct_rows) {
+            for col in 0..width {
+                let entry = u64::from(row) * width + col;
+                let Ok((address, filtered)) = self.read_entry(r, self.root, rows, 0, entry) else {
+                    return spans;
+                };
+                if address != UNDEF_ADDR {
+                    let len = filtered.map_or(self.row_block_size(row), |(stored, _)| stored);
+                    spans.push((address, len));
+                }
+            }
+        }
+        spans
+    }
+
     /// Reads the indirect block at `addr` (`rows` rows, at heap offset `base`) and returns
     /// child entry `entry`: its address and, for filtered direct blocks, (stored size, mask).
     fn read_entry(
@@ -817,6 +843,15 @@ mod tests {
             for name in groups.iter().flatten() {
                 assert!(golden.contains(&format!("\"{name}\"")), "{path}: {name}");
             }
+            // The blocks a root names are direct blocks.
+            let r = Reader::new(&b, Context::default());
+            for at in find_all(&b, b"FRHP") {
+                let spans = FractalHeap::read(&r, at).unwrap().direct_block_spans(&r);
+                assert!(!spans.is_empty(), "{path}");
+                for (block, _) in spans {
+                    assert_eq!(&b[block as usize..block as usize + 4], b"FHDB", "{path}");
+                }
+            }
         }
     }
 
@@ -970,6 +1005,8 @@ mod tests {
             heap.object(&r, &managed_id(979, 6)).unwrap(),
             &b"world!"[..]
         );
+        // The root's one direct block; the one under its child indirect block is not named.
+        assert_eq!(heap.direct_block_spans(&r), vec![(1024, 64)]);
         // Tiny object of 3 bytes in the ID.
         let tiny = [0x22, b'a', b'b', b'c', 0, 0, 0, 0];
         assert_eq!(heap.object(&r, &tiny).unwrap(), &b"abc"[..]);
