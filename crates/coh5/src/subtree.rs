@@ -36,6 +36,7 @@ impl Group {
                     .iter()
                     .filter_map(Object::dense_attributes)
                     .collect();
+                let _purpose = coh5_io::trace::enter(coh5_io::trace::ATTRIBUTES);
                 crate::dense::prefetch(&self.file().inner, &stores);
             }
             level = objects
