@@ -137,19 +137,28 @@ fn get_in_round_trips(url: &str, path: &str, round_trips: usize, more: &[&str]) 
 /// Runs `coh5 --stats get URL PATH --format json MORE...`, which must succeed; returns its
 /// stdout and the round trips on the critical path it reports.
 fn get_with_stats(url: &str, path: &str, more: &[&str]) -> (String, usize) {
+    let args = [&["get", url, path, "--format", "json"][..], more].concat();
+    let (stdout, took) = with_stats(&args, "round trips on the critical path");
+    (stdout, took as usize)
+}
+
+/// Runs `coh5 --stats ARGS...`, which must succeed; returns its stdout and the figure of its
+/// `--stats` line that `what` names (`bytes fetched`, `round trips on the critical path`).
+fn with_stats(args: &[&str], what: &str) -> (String, u64) {
     let out = Command::new(env!("CARGO_BIN_EXE_coh5"))
-        .args(["--stats", "get", url, path, "--format", "json"])
-        .args(more)
+        .arg("--stats")
+        .args(args)
         .output()
         .expect("run coh5");
     let stats = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stats}");
-    let took = stats
+    let suffix = format!(" {what}");
+    let figure = stats
         .split(", ")
-        .find_map(|part| part.strip_suffix(" round trips on the critical path"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no round trips in {stats}"));
-    (String::from_utf8_lossy(&out.stdout).into_owned(), took)
+        .find_map(|part| part.strip_suffix(suffix.as_str()))
+        .and_then(|n| n.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {what} in {stats}"));
+    (String::from_utf8_lossy(&out.stdout).into_owned(), figure)
 }
 
 /// Writes `dir/b/name` with the Python script `script` (which takes the output path) and
@@ -179,7 +188,7 @@ fn serve_made(script: &str, dir: &Path, name: &str, latency: Duration) -> (Runni
 #[test]
 fn a_distant_continuation_and_the_chunk_tree_leaves_come_in_one_round_trip() {
     let dir = std::env::temp_dir().join(format!("coh5-far-continuation-{}", std::process::id()));
-    let (_server, url) = serve_made("far_continuation.py", &dir, "far.h5", Duration::ZERO);
+    let (_server, url) = serve_made("far_continuation.py", &dir, "far.h5", STORE_LATENCY);
     let got = get_in_round_trips(&url, "/d", 3, &[]);
     let values: Vec<i64> = (0..3200).collect();
     assert_eq!(got, format!("{{\"/d\":{values:?}}}\n").replace(' ', ""));
@@ -232,20 +241,9 @@ fn the_heap_collections_of_variable_length_strings_come_in_one_wave() {
 fn a_listing_of_an_unpaged_file_fetches_its_headers_not_the_data_between_them() {
     let dir = std::env::temp_dir().join(format!("coh5-spread-headers-{}", std::process::id()));
     let (_server, url) = serve_made("spread_headers.py", &dir, "sh.h5", STORE_LATENCY);
-    let out = Command::new(env!("CARGO_BIN_EXE_coh5"))
-        .args(["--stats", "ls", "-r", "-l", &url])
-        .output()
-        .expect("run coh5");
-    let stats = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stats}");
-    let fetched: u64 = stats
-        .split(", ")
-        .find_map(|part| part.strip_suffix(" bytes fetched"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no bytes fetched in {stats}"));
-    assert!(fetched <= 8_000_000, "{stats}");
+    let (listing, fetched) = with_stats(&["ls", "-r", "-l", &url], "bytes fetched");
+    assert!(fetched <= 8_000_000, "{fetched} bytes fetched");
 
-    let listing = String::from_utf8_lossy(&out.stdout);
     for g in 0..24 {
         for v in 0..4 {
             let line = format!("/g{g:02}/v{v}  Dataset {{40000}} <f8  contiguous\n");

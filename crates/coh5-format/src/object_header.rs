@@ -467,9 +467,9 @@ pub(crate) mod tests {
     use crate::message::shared_message_table::SharedMessageTableMessage;
     use crate::message::symbol_table::SymbolTable;
     use crate::message::SharedRef;
+    use crate::read::Hinted;
     use crate::superblock::Superblock;
     use crate::symbol_table_entry::SymbolTableEntry;
-    use crate::ReadAt;
 
     fn ctx() -> Context {
         Context::default()
@@ -546,24 +546,6 @@ pub(crate) mod tests {
         );
         assert_eq!(h.all(kind::DATASPACE).count(), 1);
         assert!(h.first(kind::LAYOUT).is_none());
-    }
-
-    /// Bytes in memory that record the prefetch hints they get.
-    struct Hinted {
-        bytes: Bytes,
-        hints: std::sync::Mutex<Vec<Vec<std::ops::Range<u64>>>>,
-    }
-
-    impl ReadAt for Hinted {
-        fn read_at(&self, offset: u64, len: u64) -> Result<Bytes> {
-            self.bytes.read_at(offset, len)
-        }
-        fn size(&self) -> u64 {
-            self.bytes.size()
-        }
-        fn prefetch(&self, ranges: &[std::ops::Range<u64>]) {
-            self.hints.lock().unwrap().push(ranges.to_vec());
-        }
     }
 
     #[test]

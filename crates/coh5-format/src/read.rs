@@ -398,6 +398,37 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Bytes in memory that record the prefetch hints they get, for tests of what decoders ask
+/// for together.
+#[cfg(test)]
+pub(crate) struct Hinted {
+    pub bytes: Bytes,
+    pub hints: std::sync::Mutex<Vec<Vec<std::ops::Range<u64>>>>,
+}
+
+#[cfg(test)]
+impl Hinted {
+    pub fn new(bytes: impl Into<Bytes>) -> Hinted {
+        Hinted {
+            bytes: bytes.into(),
+            hints: Default::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl ReadAt for Hinted {
+    fn read_at(&self, offset: u64, len: u64) -> Result<Bytes> {
+        self.bytes.read_at(offset, len)
+    }
+    fn size(&self) -> u64 {
+        self.bytes.size()
+    }
+    fn prefetch(&self, ranges: &[std::ops::Range<u64>]) {
+        self.hints.lock().unwrap().push(ranges.to_vec());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -727,30 +727,11 @@ mod tests {
 
     /// Every v2 B-tree of every tagged corpus file reads, its record count matches the header,
     /// and records come out in key order where the key is a plain number.
-    /// Bytes in memory that record the prefetch hints they get.
-    struct Hinted {
-        bytes: Bytes,
-        hints: std::sync::Mutex<Vec<Vec<std::ops::Range<u64>>>>,
-    }
-
-    impl crate::read::ReadAt for Hinted {
-        fn read_at(&self, offset: u64, len: u64) -> Result<Bytes> {
-            self.bytes.read_at(offset, len)
-        }
-        fn size(&self) -> u64 {
-            self.bytes.size()
-        }
-        fn prefetch(&self, ranges: &[std::ops::Range<u64>]) {
-            self.hints.lock().unwrap().push(ranges.to_vec());
-        }
-    }
-
     #[test]
     fn spans_given_to_records_with_go_out_with_the_level_below_the_root() {
-        let src = Hinted {
-            bytes: corpus("jhdf/jhdf/src/test/resources/hdf5/test_large_group_latest.hdf5"),
-            hints: Default::default(),
-        };
+        let src = crate::read::Hinted::new(corpus(
+            "jhdf/jhdf/src/test/resources/hdf5/test_large_group_latest.hdf5",
+        ));
         let r = Reader::new(&src, Context::default());
         let tree = find_all(&src.bytes, b"BTHD")
             .into_iter()
