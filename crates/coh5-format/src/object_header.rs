@@ -154,17 +154,14 @@ impl ObjectHeader {
     }
 
     /// The prefix and the messages of the first chunk alone, its continuations not followed:
-    /// what the bytes at hand tell of a header whose continuations lie elsewhere.
-    pub fn read_first_chunk(r: &Reader, address: u64) -> Result<ObjectHeader> {
-        let (mut header, walk) = Self::read_prefix(r, address)?;
-        header.messages = walk.messages;
-        Ok(header)
-    }
-
-    /// The (relative address, length) of the continuation chunks the first chunk of the header
-    /// at `address` names: a caller reading many headers asks for all of them together.
-    pub fn continuation_spans(r: &Reader, address: u64) -> Result<Vec<(u64, u64)>> {
-        Ok(Self::read_prefix(r, address)?.1.pending_spans())
+    /// what the bytes at hand tell of a header whose continuations lie elsewhere. With it, the
+    /// (relative address, length) of the continuation chunks it names, for a caller that asks
+    /// for them together with other reads.
+    pub fn read_first_chunk(r: &Reader, address: u64) -> Result<(ObjectHeader, Vec<(u64, u64)>)> {
+        let (mut header, mut walk) = Self::read_prefix(r, address)?;
+        let continuations = walk.pending_spans();
+        header.messages = std::mem::take(&mut walk.messages);
+        Ok((header, continuations))
     }
 
     /// The prefix and first chunk, with the walk that holds their messages and continuations.

@@ -26,7 +26,7 @@ const HEAP_WINDOW: u64 = 4096;
 /// when it holds one, else, after a version 1 first chunk, the B-tree node of group type that
 /// directly follows it and the first valid local heap after that. `None` when neither fits.
 pub fn root_symbol_table(r: &Reader, root: u64) -> Option<(u64, u64)> {
-    let header = ObjectHeader::read_first_chunk(r, root).ok()?;
+    let (header, _) = ObjectHeader::read_first_chunk(r, root).ok()?;
     if let Some(m) = header.first(kind::SYMBOL_TABLE) {
         let table = SymbolTable::parse(&mut m.cursor(), &r.ctx).ok()?;
         return Some((table.btree, table.local_heap));

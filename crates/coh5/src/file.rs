@@ -488,17 +488,16 @@ impl Inner {
             return Ok(h.clone());
         }
         let _purpose = trace::enter(trace::OBJECT_HEADER);
-        let first = ObjectHeader::read_first_chunk(&self.reader(), addr)?;
+        let (first, continuations) = ObjectHeader::read_first_chunk(&self.reader(), addr)?;
         let in_hand = InHand(&self.meta);
         let r = Reader::new(&in_hand, self.ctx());
         let also = chunk_tree_spans(&r, &first);
         if let Some(early) = &self.early {
             // Only when the rest of the header is still to come: otherwise the read follows
             // at once and asks for the data itself.
-            let missing = ObjectHeader::continuation_spans(&r, addr)
-                .unwrap_or_default()
-                .into_iter()
-                .any(|(at, len)| r.read(at, len, "continuation").is_err());
+            let missing = continuations
+                .iter()
+                .any(|&(at, len)| r.read(at, len, "continuation").is_err());
             if missing {
                 let ranges = crate::guess::header_ranges(&r, &first).unwrap_or_default();
                 early.fetch(&ranges, Some(addr));

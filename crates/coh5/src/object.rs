@@ -246,10 +246,10 @@ impl Group {
         let continuations: Vec<(u64, u64)> = links
             .iter()
             .filter_map(|l| match l.kind {
-                LinkKind::Hard(addr) => ObjectHeader::continuation_spans(&r, addr).ok(),
+                LinkKind::Hard(addr) => ObjectHeader::read_first_chunk(&r, addr).ok(),
                 _ => None,
             })
-            .flatten()
+            .flat_map(|(_, spans)| spans)
             .collect();
         reader.prefetch_spans(&continuations);
         Ok(links)
