@@ -207,6 +207,52 @@ impl BlockCache {
         }
         let bs = self.inner.block_size;
         let first = range.start / bs;
+        let blocks = self.blocks(&range, size).await?;
+        let short = || Error::ShortRead {
+            location: location.to_owned(),
+            range: range.clone(),
+            got: 0,
+        };
+        let mut out: Option<BytesMut> = None;
+        let mut single: Option<Bytes> = None;
+        for (index, block) in (first..).zip(&blocks) {
+            let block_start = index * bs;
+            let lo = range.start.max(block_start) - block_start;
+            let hi = range.end.min(block_start.saturating_add(bs)) - block_start;
+            let (Ok(lo), Ok(hi)) = (usize::try_from(lo), usize::try_from(hi)) else {
+                return Err(short());
+            };
+            let piece = block.get(lo..hi).ok_or_else(short)?;
+            if blocks.len() == 1 {
+                single = Some(block.slice(lo..hi));
+            } else {
+                out.get_or_insert_with(|| {
+                    BytesMut::with_capacity(usize::try_from(range.end - range.start).unwrap_or(0))
+                })
+                .extend_from_slice(piece);
+            }
+        }
+        let data = match (single, out) {
+            (Some(one), _) => one,
+            (None, Some(many)) => many.freeze(),
+            (None, None) => return Err(short()),
+        };
+        if data.len() as u64 != range.end - range.start {
+            return Err(Error::ShortRead {
+                location: location.to_owned(),
+                got: data.len() as u64,
+                range,
+            });
+        }
+        self.inner.source.stats().delivered(location, range);
+        Ok(data)
+    }
+
+    /// The blocks holding the non-empty, in-bounds `range`, in order: cached ones at once,
+    /// missing runs fetched (one request per run), blocks in flight awaited (single-flight).
+    async fn blocks(&self, range: &Range<u64>, size: u64) -> Result<Vec<Bytes>> {
+        let bs = self.inner.block_size;
+        let first = range.start / bs;
         let last = (range.end - 1) / bs;
 
         let mut parts = Vec::new();
@@ -252,55 +298,23 @@ impl BlockCache {
             runs.insert(id, outcome?);
         }
 
-        let block_of = |part: &Part| -> Option<Bytes> {
-            match part {
+        let short = || Error::ShortRead {
+            location: self.inner.source.location().to_owned(),
+            range: range.clone(),
+            got: 0,
+        };
+        parts
+            .iter()
+            .map(|part| match part {
                 Part::Ready(data) => Some(data.clone()),
                 Part::Wait { index, fetch_id } => {
                     let run = runs.get(fetch_id)?;
                     let offset = usize::try_from(index.checked_sub(run.first)?).ok()?;
                     run.blocks.get(offset).cloned()
                 }
-            }
-        };
-        let short = || Error::ShortRead {
-            location: location.to_owned(),
-            range: range.clone(),
-            got: 0,
-        };
-        let mut out: Option<BytesMut> = None;
-        let mut single: Option<Bytes> = None;
-        for (index, part) in (first..).zip(&parts) {
-            let block = block_of(part).ok_or_else(short)?;
-            let block_start = index * bs;
-            let lo = range.start.max(block_start) - block_start;
-            let hi = range.end.min(block_start.saturating_add(bs)) - block_start;
-            let (Ok(lo), Ok(hi)) = (usize::try_from(lo), usize::try_from(hi)) else {
-                return Err(short());
-            };
-            let piece = block.get(lo..hi).ok_or_else(short)?;
-            if parts.len() == 1 {
-                single = Some(block.slice(lo..hi));
-            } else {
-                out.get_or_insert_with(|| {
-                    BytesMut::with_capacity(usize::try_from(range.end - range.start).unwrap_or(0))
-                })
-                .extend_from_slice(piece);
-            }
-        }
-        let data = match (single, out) {
-            (Some(one), _) => one,
-            (None, Some(many)) => many.freeze(),
-            (None, None) => return Err(short()),
-        };
-        if data.len() as u64 != range.end - range.start {
-            return Err(Error::ShortRead {
-                location: location.to_owned(),
-                got: data.len() as u64,
-                range,
-            });
-        }
-        self.inner.source.stats().delivered(location, range);
-        Ok(data)
+            })
+            .map(|block| block.ok_or_else(short))
+            .collect()
     }
 
     /// The bytes of `range` when every block holding them is already cached, without fetching
@@ -408,9 +422,11 @@ impl BlockCache {
             }
         }
         // Only what decoders then read counts as used, not the whole blocks asked for here.
+        // The blocks are only waited for, not copied into one buffer as a read would.
         let _ = stream::iter(merged)
             .map(|b| {
-                crate::trace::widened(self.read(b.start * bs..b.end.saturating_mul(bs).min(size)))
+                let range = b.start * bs..b.end.saturating_mul(bs).min(size);
+                async move { crate::trace::widened(self.blocks(&range, size)).await }
             })
             .buffer_unordered(PREFETCH_CONCURRENCY)
             .collect::<Vec<_>>()
