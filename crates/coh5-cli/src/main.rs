@@ -205,14 +205,16 @@ fn run_command(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
                 Access::Paths
             };
             let file = File::open_as(source, &opts, access)?;
-            let out = std::io::stdout().lock();
+            // A listing is thousands of lines: one write per line would cost more than the walk.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             ls::list(
                 &file,
                 object.as_deref().unwrap_or("/"),
                 *recursive,
                 *long,
-                out,
+                &mut out,
             )?;
+            out.flush()?;
         }
         Command::Dump {
             skip_data, source, ..
