@@ -205,45 +205,13 @@ impl BlockCache {
         if range.is_empty() {
             return Ok(Bytes::new());
         }
-        let bs = self.inner.block_size;
-        let first = range.start / bs;
         let blocks = self.blocks(&range, size).await?;
-        let short = || Error::ShortRead {
-            location: location.to_owned(),
-            range: range.clone(),
-            got: 0,
-        };
-        let mut out: Option<BytesMut> = None;
-        let mut single: Option<Bytes> = None;
-        for (index, block) in (first..).zip(&blocks) {
-            let block_start = index * bs;
-            let lo = range.start.max(block_start) - block_start;
-            let hi = range.end.min(block_start.saturating_add(bs)) - block_start;
-            let (Ok(lo), Ok(hi)) = (usize::try_from(lo), usize::try_from(hi)) else {
-                return Err(short());
-            };
-            let piece = block.get(lo..hi).ok_or_else(short)?;
-            if blocks.len() == 1 {
-                single = Some(block.slice(lo..hi));
-            } else {
-                out.get_or_insert_with(|| {
-                    BytesMut::with_capacity(usize::try_from(range.end - range.start).unwrap_or(0))
-                })
-                .extend_from_slice(piece);
-            }
-        }
-        let data = match (single, out) {
-            (Some(one), _) => one,
-            (None, Some(many)) => many.freeze(),
-            (None, None) => return Err(short()),
-        };
-        if data.len() as u64 != range.end - range.start {
-            return Err(Error::ShortRead {
+        let data =
+            assemble(&blocks, self.inner.block_size, &range).ok_or_else(|| Error::ShortRead {
                 location: location.to_owned(),
-                got: data.len() as u64,
-                range,
-            });
-        }
+                range: range.clone(),
+                got: 0,
+            })?;
         self.inner.source.stats().delivered(location, range);
         Ok(data)
     }
@@ -326,21 +294,13 @@ impl BlockCache {
         }
         let bs = self.inner.block_size;
         let (first, last) = (range.start / bs, (range.end - 1) / bs);
-        let mut state = self.inner.lock();
-        let mut out = BytesMut::new();
-        for index in first..=last {
-            let block = state.touch(index)?;
-            let block_start = index * bs;
-            let lo = usize::try_from(range.start.max(block_start) - block_start).ok()?;
-            let hi = usize::try_from(range.end.min(block_start.saturating_add(bs)) - block_start)
-                .ok()?;
-            block.get(lo..hi)?;
-            if first == last {
-                return Some(block.slice(lo..hi));
-            }
-            out.extend_from_slice(&block[lo..hi]);
-        }
-        Some(out.freeze())
+        let blocks = {
+            let mut state = self.inner.lock();
+            (first..=last)
+                .map(|index| state.touch(index))
+                .collect::<Option<Vec<Bytes>>>()?
+        };
+        assemble(&blocks, bs, &range)
     }
 
     /// Registers one fetch for the missing blocks `first..=last` and records them as parts.
@@ -472,6 +432,29 @@ impl BlockCache {
         }
         state.evict_to(self.inner.capacity);
     }
+}
+
+/// The bytes of the non-empty `range` from `blocks`, the aligned blocks of `block_size` bytes
+/// that hold it, in order: a slice of the block when one holds it all, else one copy. `None`
+/// when a block is shorter than the range needs.
+fn assemble(blocks: &[Bytes], block_size: u64, range: &Range<u64>) -> Option<Bytes> {
+    let first = range.start / block_size;
+    let piece = |(index, block): (u64, &Bytes)| {
+        let block_start = index * block_size;
+        let lo = usize::try_from(range.start.max(block_start) - block_start).ok()?;
+        let hi =
+            usize::try_from(range.end.min(block_start.saturating_add(block_size)) - block_start)
+                .ok()?;
+        block.get(lo..hi).map(|_| block.slice(lo..hi))
+    };
+    if let [one] = blocks {
+        return piece((first, one));
+    }
+    let mut out = BytesMut::with_capacity(usize::try_from(range.end - range.start).ok()?);
+    for part in (first..).zip(blocks) {
+        out.extend_from_slice(&piece(part)?);
+    }
+    (out.len() as u64 == range.end - range.start).then(|| out.freeze())
 }
 
 /// Cuts a fetched run into blocks. Each block gets its own allocation so that evicting a block
