@@ -303,6 +303,32 @@ impl BlockCache {
         assemble(&blocks, bs, &range)
     }
 
+    /// [`BlockCache::peek`] for a reader that uses the bytes: counted as used, like a read.
+    pub fn read_cached(&self, range: Range<u64>) -> Option<Bytes> {
+        let data = self.peek(range.clone())?;
+        self.inner
+            .source
+            .stats()
+            .delivered(self.inner.source.location(), range);
+        Some(data)
+    }
+
+    /// Whether every block holding `range` (clipped to the source) is cached, so reading it
+    /// would neither fetch nor wait. Empty ranges are held; before the size is known, nothing.
+    pub fn holds(&self, range: &Range<u64>) -> bool {
+        let Some(&size) = self.inner.size.get() else {
+            return false;
+        };
+        let end = range.end.min(size);
+        if range.start >= end {
+            return true;
+        }
+        let bs = self.inner.block_size;
+        let state = self.inner.lock();
+        (range.start / bs..=(end - 1) / bs)
+            .all(|index| matches!(state.blocks.get(&index), Some(Slot::Ready { .. })))
+    }
+
     /// Registers one fetch for the missing blocks `first..=last` and records them as parts.
     fn start_fetch(
         &self,
@@ -592,6 +618,23 @@ mod tests {
         assert_eq!(cache.peek(100..100), None);
         assert_eq!(cache.peek(990..1001), None, "past the end");
         assert_eq!(counts(&cache), (1, 192), "peeking never fetches");
+    }
+
+    #[tokio::test]
+    async fn holds_and_read_cached_never_fetch() {
+        let (cache, data) = cache_over(1000, 64, 1 << 20, 0);
+        assert!(!cache.holds(&(0..10)), "size unknown, nothing held");
+        cache.read(70..200).await.unwrap();
+        let used = cache.stats().snapshot().used;
+        assert!(cache.holds(&(64..256)));
+        assert!(cache.holds(&(300..300)), "empty");
+        assert!(!cache.holds(&(60..70)), "block 0 is missing");
+        assert!(!cache.holds(&(200..260)), "block 4 is missing");
+        assert_eq!(cache.read_cached(60..70), None);
+        assert_eq!(cache.stats().snapshot().used, used, "a miss uses nothing");
+        assert_eq!(cache.read_cached(200..256), Some(data.slice(200..256)));
+        assert_eq!(cache.stats().snapshot().used, used + 56, "a hit is used");
+        assert_eq!(counts(&cache), (1, 192), "neither ever fetches");
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 //! A file closed with a metadata cache image keeps some metadata only in that image; its entries
 //! are overlaid here, winning over the file's bytes as they do when libhdf5 loads the image.
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -166,6 +167,12 @@ impl MetaSource {
     /// callers that know the next level of structures (the children of a group) ask for it
     /// before decoding each piece, so the level costs one round trip.
     pub fn prefetch(&self, ranges: &[Range<u64>]) {
+        if IN_HAND.get().is_some() {
+            if !ranges.iter().all(|r| self.cache.holds(r)) {
+                IN_HAND.set(Some(true));
+            }
+            return;
+        }
         if let Some(log) = &self.prefetch_log {
             let at = self.log_len();
             log.lock()
@@ -268,14 +275,25 @@ impl ReadAt for MetaSource {
                 have: self.size.saturating_sub(offset),
             });
         };
+        let bytes = if IN_HAND.get().is_some() {
+            self.cache.read_cached(offset..end).ok_or_else(|| {
+                IN_HAND.set(Some(true));
+                FormatError::Io {
+                    offset,
+                    len,
+                    detail: "not fetched yet".into(),
+                }
+            })?
+        } else {
+            self.fetch(offset..end).map_err(|e| FormatError::Io {
+                offset,
+                len,
+                detail: e.to_string(),
+            })?
+        };
         if let Some(log) = &self.log {
             lock_log(log).push(offset..end);
         }
-        let bytes = self.fetch(offset..end).map_err(|e| FormatError::Io {
-            offset,
-            len,
-            detail: e.to_string(),
-        })?;
         Ok(self.apply_overlay(offset, bytes))
     }
 
@@ -286,6 +304,34 @@ impl ReadAt for MetaSource {
     fn prefetch(&self, ranges: &[Range<u64>]) {
         MetaSource::prefetch(self, ranges);
     }
+}
+
+thread_local! {
+    /// `Some(missed)` while this thread works from the metadata in hand alone ([`in_hand_only`]).
+    static IN_HAND: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// `f()` worked out on this thread from the metadata already cached: its metadata reads fail
+/// rather than fetch, and its prefetches of anything not cached are dropped. `None` if any
+/// was, so the caller runs `f` again where it may fetch: work whose bytes are all in hand is
+/// then done without the threads that overlap the misses of work whose bytes are not.
+pub(crate) fn in_hand_only<R>(f: impl FnOnce() -> R) -> Option<R> {
+    /// Restores the outer mode even if `f` panics; a miss inside also counts for an outer
+    /// `in_hand_only` on this thread.
+    struct Restore(Option<bool>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let missed = IN_HAND.replace(self.0) == Some(true);
+            if missed && self.0.is_some() {
+                IN_HAND.set(Some(true));
+            }
+        }
+    }
+    let restore = Restore(IN_HAND.replace(Some(false)));
+    let out = f();
+    let missed = IN_HAND.get() == Some(true);
+    drop(restore);
+    (!missed).then_some(out)
 }
 
 /// The metadata in hand: reads are answered from cached blocks only and fail rather than
@@ -349,6 +395,28 @@ mod tests {
         assert_eq!(&read(4, 3)[..], b"abc");
         assert_eq!(&read(5, 1)[..], b"b");
         assert_eq!(&read(12, 4)[..], b"....");
+    }
+
+    #[test]
+    fn in_hand_only_never_fetches_and_reports_a_miss() {
+        let data: Vec<u8> = (0..64).collect();
+        let source = Arc::new(MemorySource::new(data, "mem"));
+        let meta = MetaSource::new(source, 64, 8, false);
+        meta.read_at(0, 12).unwrap();
+        let requests = || meta.source().stats().snapshot().requests;
+        assert_eq!(requests(), 1);
+        let hit = in_hand_only(|| meta.read_at(2, 10).map(|b| b.to_vec()));
+        assert_eq!(hit, Some(Ok((2..12).collect())));
+        assert_eq!(in_hand_only(|| meta.read_at(12, 8).is_err()), None);
+        assert_eq!(in_hand_only(|| meta.prefetch(&[0..8, 8..16])), Some(()));
+        assert_eq!(in_hand_only(|| meta.prefetch(&[0..8, 12..20])), None);
+        // A miss in a nested attempt also fails the outer one.
+        let outer = in_hand_only(|| in_hand_only(|| meta.read_at(40, 1).is_err()));
+        assert_eq!(outer, None);
+        assert_eq!(requests(), 1, "nothing fetched in hand");
+        // Outside, reads fetch again.
+        assert_eq!(&meta.read_at(40, 1).unwrap()[..], &[40]);
+        assert_eq!(requests(), 2);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use crate::link::LinkKind;
+use crate::meta::in_hand_only;
 use crate::object::{Group, Object};
 use crate::parallel;
 
@@ -11,9 +12,9 @@ const MAX_DEPTH: usize = 64;
 
 impl Group {
     /// Reads the links of every group under this one and the headers of their children, a
-    /// level of the tree at a time with the groups of a level on threads of their own: the
-    /// dependent reads of all groups at one depth go out together, where a depth-first walk of
-    /// an unpaged granule waits for each beam in turn. With `attributes`, the dense attribute
+    /// level of the tree at a time with the groups of a level that miss the cache on threads
+    /// of their own: the dependent reads of all groups at one depth go out together, where a
+    /// depth-first walk of an unpaged granule waits for each beam in turn. With `attributes`, the dense attribute
     /// storage of a level's objects (a heap and a name B-tree each, three dependent reads when
     /// a walk reaches it) is read for all of them together, for a listing that shows
     /// attributes. Errors are left for the walk that follows, which meets them again; what
@@ -25,11 +26,7 @@ impl Group {
             if level.is_empty() {
                 break;
             }
-            let objects: Vec<Object> = parallel::each(&level, children)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .collect();
+            let objects = level_children(&level);
             if attributes {
                 // Attributes kept in the headers are in hand already.
                 let stores: Vec<(u64, u64)> = objects
@@ -48,6 +45,19 @@ impl Group {
                 .collect();
         }
     }
+}
+
+/// The children of every group of a level, in order. Groups whose metadata is all in hand (a
+/// paged file's, after its first read) are done here; the others on threads of their own.
+fn level_children(level: &[Group]) -> Vec<Object> {
+    let mut done: Vec<Option<Vec<Object>>> =
+        level.iter().map(|g| in_hand_only(|| children(g))).collect();
+    let pending: Vec<usize> = (0..level.len()).filter(|&i| done[i].is_none()).collect();
+    let fetched = parallel::each(&pending, |&i| children(&level[i]));
+    for (i, objects) in pending.into_iter().zip(fetched) {
+        done[i] = objects;
+    }
+    done.into_iter().flatten().flatten().collect()
 }
 
 /// The objects a group's hard links lead to.
