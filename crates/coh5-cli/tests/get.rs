@@ -18,7 +18,7 @@ fn corpus(rel: &str) -> String {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("coh5-get-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coh5-get");
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir.join(name)
 }

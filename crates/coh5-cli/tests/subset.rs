@@ -32,7 +32,7 @@ fn subset(sources: &[&Path], out: &Path) -> Output {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("coh5-cli-subset-{}", std::process::id()));
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coh5-cli-subset");
     std::fs::create_dir_all(&d).expect("temp dir");
     d.join(name)
 }

@@ -17,7 +17,7 @@ fn sample() -> PathBuf {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("coh5-cli-subset-plot-{}", std::process::id()));
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coh5-cli-subset-plot");
     std::fs::create_dir_all(&d).expect("temp dir");
     d.join(name)
 }

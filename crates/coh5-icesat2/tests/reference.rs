@@ -40,7 +40,7 @@ fn python(args: &[&str]) {
 fn dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("coh5-icesat2-tests-{}", std::process::id()));
+        let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coh5-icesat2-tests");
         std::fs::create_dir_all(&d).expect("temp dir");
         d
     })

@@ -128,9 +128,9 @@ with h5py.File(out + "/latest.h5", "w", libver="latest") as f:
     d[20:50] = 2.5
 "#;
 
-/// Datasets written by h5py into a fresh directory, one per chunk index type and more.
+/// Datasets written by h5py into the tests' directory, one per chunk index type and more.
 fn written() -> Vec<String> {
-    let dir = std::env::temp_dir().join(format!("coh5-chunk-fetches-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coh5-chunk-fetches");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let status = Command::new("python3")
         .args(["-c", WRITER])
