@@ -14,11 +14,11 @@ impl Group {
     /// Reads the links of every group under this one and the headers of their children, a
     /// level of the tree at a time with the groups of a level that miss the cache on threads
     /// of their own: the dependent reads of all groups at one depth go out together, where a
-    /// depth-first walk of an unpaged granule waits for each beam in turn. With `attributes`, the dense attribute
-    /// storage of a level's objects (a heap and a name B-tree each, three dependent reads when
-    /// a walk reaches it) is read for all of them together, for a listing that shows
-    /// attributes. Errors are left for the walk that follows, which meets them again; what
-    /// was read stays cached.
+    /// depth-first walk of an unpaged granule waits for each beam in turn. With `attributes`,
+    /// the dense attribute storage of a level's objects (a heap and a name B-tree each, three
+    /// dependent reads when a walk reaches it) is read for all of them together, for a listing
+    /// that shows attributes. Errors are left for the walk that follows, which meets them
+    /// again; what was read stays cached.
     pub fn prefetch_subtree(&self, attributes: bool) {
         let mut seen = HashSet::from([self.address()]);
         let mut level = vec![self.clone()];
