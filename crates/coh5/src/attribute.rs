@@ -11,9 +11,15 @@ use coh5_format::message::kind;
 use coh5_format::object_header::{ObjectHeader, MSG_FLAG_SHARED};
 use coh5_format::{Cursor, Error as FormatError, Result as FormatResult, UNDEF_ADDR};
 
+use crate::element::{decode_values, Value};
 use crate::error::{Error, Result};
 use crate::file::{File, Inner};
+use crate::form::Form;
+use crate::show::show;
 use crate::value::canonical_bytes;
+
+/// An attribute value's form, its elements, and its dataspace dimensions.
+type Elements = (Form, Vec<Value>, Vec<u64>);
 
 /// One attribute, decoded as far as its type and shape; the value is converted on request.
 #[derive(Clone)]
@@ -35,11 +41,7 @@ impl Attribute {
     /// The canonical encoding of the value (SPEC.md §8): little-endian numbers, resolved
     /// variable-length data and references. `None` for a null dataspace.
     pub fn canonical(&self) -> Result<Option<Vec<u8>>> {
-        let (dt, space) = self.decoded.as_ref().map_err(|e| Error::Object {
-            location: self.file.location().to_string(),
-            path: format!("{}@{}", self.owner, self.name_str()),
-            detail: e.clone(),
-        })?;
+        let (dt, space) = self.decoded.as_ref().map_err(|e| self.error(e.clone()))?;
         if space.kind == SpaceKind::Null {
             return Ok(None);
         }
@@ -51,6 +53,41 @@ impl Attribute {
                     .inner
                     .err(&format!("{}@{}", self.owner, self.name_str()), e)
             })
+    }
+
+    /// Every element of the value, in C order, as h5py would return it; `None` for a null
+    /// dataspace.
+    pub fn values(&self) -> Result<Option<Vec<Value>>> {
+        Ok(self.decoded_values()?.map(|(_, values, _)| values))
+    }
+
+    /// The value as a listing shows it: a NumPy-like literal nested by shape, strings quoted,
+    /// floats at their stored width, references as paths; more than `limit` elements show as
+    /// the first `limit` and `...`. `None` for a null dataspace.
+    pub fn value_text(&self, limit: usize) -> Result<Option<String>> {
+        Ok(self
+            .decoded_values()?
+            .map(|(form, values, dims)| show(&form, &values, &dims, limit)))
+    }
+
+    /// The value's form, elements and dimensions; `None` for a null dataspace.
+    fn decoded_values(&self) -> Result<Option<Elements>> {
+        let Some(canon) = self.canonical()? else {
+            return Ok(None);
+        };
+        let (dt, space) = self.decoded.as_ref().map_err(|e| self.error(e.clone()))?;
+        let form = Form::of(dt).map_err(|e| self.error(e))?;
+        let count = space.num_elements().unwrap_or(0);
+        let values = decode_values(&form, &canon, count).map_err(|e| self.error(e))?;
+        Ok(Some((form, values, space.dims.clone())))
+    }
+
+    fn error(&self, detail: String) -> Error {
+        Error::Object {
+            location: self.file.location().to_string(),
+            path: format!("{}@{}", self.owner, self.name_str()),
+            detail,
+        }
     }
 }
 

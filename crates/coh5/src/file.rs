@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use bytes::Bytes;
 use coh5_format::btree::v1::{chunk_child_spans, symbol_node_spans, GROUP_NODE_PREFETCH};
@@ -91,6 +91,12 @@ pub(crate) struct Inner {
     fractal_heaps: Mutex<HashMap<u64, Arc<FractalHeap>>>,
     /// Object address → the path libhdf5 would name it by (storage-order search), built on first use.
     pub storage_paths: OnceLock<HashMap<u64, String>>,
+    /// Object address → (group address, link name) of the first hard link to it read so far:
+    /// names reference targets without the whole tree's index (`paths::unique_path`).
+    pub parents: Mutex<HashMap<u64, (u64, Vec<u8>)>>,
+    /// This file itself, for work that needs a [`File`] handle (building the path index
+    /// prefetches the tree through [`Group`]s).
+    pub me: Weak<Inner>,
     /// For a file opened to read datasets whole: where data is fetched before the metadata
     /// that confirms it.
     early: Option<EarlyData>,
@@ -305,6 +311,8 @@ impl File {
             global_heaps: Mutex::default(),
             fractal_heaps: Mutex::default(),
             storage_paths: OnceLock::new(),
+            parents: Mutex::default(),
+            me: Weak::new(),
             early,
         };
         file.read_extension().map_err(fail)?;
@@ -333,7 +341,10 @@ impl File {
             file.meta.set_block_size(SPARSE_BLOCK, first);
         }
         Ok(File {
-            inner: Arc::new(file),
+            inner: Arc::new_cyclic(|me| Inner {
+                me: me.clone(),
+                ..file
+            }),
         })
     }
 
@@ -643,7 +654,7 @@ impl Inner {
 
 /// Locks a cache map; a panic elsewhere cannot leave a plain map inconsistent, so poisoning
 /// is ignored.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -35,6 +35,7 @@ mod plain;
 mod read;
 mod runtime;
 pub mod selection;
+mod show;
 mod subtree;
 mod value;
 mod virtual_ds;

@@ -45,8 +45,22 @@ impl Link {
     }
 }
 
-/// Every link of the group whose header is `header`, in storage order.
+/// Every link of the group whose header is `header`, in storage order; each hard link's group
+/// and name are remembered for naming reference targets ([`Inner::parents`]).
 pub(crate) fn read_links(file: &Inner, header: &ObjectHeader) -> Result<Vec<Link>> {
+    let links = decode_links(file, header)?;
+    let mut parents = crate::file::lock(&file.parents);
+    for l in &links {
+        if let LinkKind::Hard(target) = l.kind {
+            parents
+                .entry(target)
+                .or_insert_with(|| (header.address, l.name.clone()));
+        }
+    }
+    Ok(links)
+}
+
+fn decode_links(file: &Inner, header: &ObjectHeader) -> Result<Vec<Link>> {
     let _purpose = coh5_io::trace::enter(coh5_io::trace::LINKS);
     let ctx = file.ctx();
     if let Some(m) = header.first(kind::SYMBOL_TABLE) {

@@ -27,6 +27,11 @@ impl Resolver for Inner {
     /// The path libhdf5 names the object by; an object that exists but has no path from the
     /// root is named by the empty string, as h5py does.
     fn object_path(&self, address: u64) -> Option<String> {
+        if self.storage_paths.get().is_none() {
+            if let Some(path) = crate::paths::unique_path(self, address) {
+                return Some(path);
+            }
+        }
         match crate::paths::storage_paths(self).get(&address) {
             Some(p) => Some(p.clone()),
             None => self.header(address).ok().map(|_| String::new()),

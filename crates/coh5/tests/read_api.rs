@@ -4,6 +4,7 @@
 //!
 //! Needs `../shared/corpus` beside the repository and Python 3 with h5py.
 
+use std::path::Path;
 use std::process::Command;
 
 use coh5::{Dataset, File, Object, Selection, Value};
@@ -204,4 +205,70 @@ fn values_of_structured_types() {
         .expect_err("strings")
         .to_string()
         .contains("strings"));
+}
+
+/// Attribute values as h5py returns them, and as a listing shows them: a fixed string with its
+/// NUL padding, and a dimension list whose references name the scale by its path.
+#[test]
+fn attribute_values_and_their_text() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/ATL03_sample.h5");
+    let f = File::open(sample).expect("open the sample granule");
+    let attrs = dataset(&f, "/gt1l/heights/h_ph").attributes().unwrap();
+    let attr = |name: &str| {
+        attrs
+            .iter()
+            .find(|a| a.name_str() == name)
+            .unwrap_or_else(|| panic!("no attribute {name}"))
+    };
+    let units = attr("units");
+    assert_eq!(
+        units.values().unwrap(),
+        Some(vec![Value::Bytes(b"meters\0".to_vec())])
+    );
+    assert_eq!(units.value_text(8).unwrap().as_deref(), Some("\"meters\""));
+    let dims = attr("DIMENSION_LIST");
+    let scale = Value::Reference(Some("/gt1l/heights/delta_time".into()));
+    assert_eq!(
+        dims.values().unwrap(),
+        Some(vec![Value::Sequence(vec![scale])])
+    );
+    assert_eq!(
+        dims.value_text(8).unwrap().as_deref(),
+        Some("[[/gt1l/heights/delta_time]]")
+    );
+}
+
+/// A reference names its target by the path libhdf5 gives it. The links read to reach the
+/// referring object name the target at once when it has a single hard link; one with two
+/// takes the first path of libhdf5's depth-first search, which here is not the one read.
+#[test]
+fn reference_targets_are_named_as_libhdf5_names_them() {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reference_names.h5");
+    let code = format!(
+        "import h5py\n\
+         with h5py.File({:?}, 'w') as f:\n\
+         \x20   one = f.create_dataset('b/one', data=[1])\n\
+         \x20   two = f.create_dataset('b/two', data=[2])\n\
+         \x20   f['a/alias'] = two\n\
+         \x20   f['b/v'] = [3]\n\
+         \x20   f['b/v'].attrs['to_one'] = one.ref\n\
+         \x20   f['b/v'].attrs['to_two'] = two.ref\n",
+        path.to_string_lossy()
+    );
+    let out = Command::new("python3")
+        .args(["-c", &code])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f = File::open(&path.to_string_lossy()).unwrap();
+    let attrs = dataset(&f, "/b/v").attributes().unwrap();
+    let text: Vec<String> = attrs
+        .iter()
+        .map(|a| a.value_text(8).unwrap().unwrap())
+        .collect();
+    assert_eq!(text, ["/b/one", "/a/alias"]);
 }
