@@ -6,6 +6,9 @@ use coh5::format::dataspace::{Dataspace, SpaceKind};
 use coh5::format::message::layout::Layout;
 use coh5::{filter_name, Dataset, File, Group, LinkKind, Object};
 
+/// Elements of an attribute's value a long listing shows before `...`.
+const VALUE_LIMIT: usize = 32;
+
 pub fn list(
     file: &File,
     path: &str,
@@ -17,6 +20,12 @@ pub fn list(
         Object::Group(g) => {
             if recursive {
                 g.prefetch_subtree(long);
+            }
+            // A long listing starts with the group itself, whose attributes (a file's global
+            // ones, for the root) would otherwise not show.
+            if long {
+                writeln!(out, "{}  Group", g.path())?;
+                attributes(&g.attributes(), &mut out)?;
             }
             list_group(&g, recursive, long, &mut out, &mut Vec::new())
         }
@@ -137,7 +146,14 @@ fn attributes(
         Ok(attrs) => {
             for a in attrs {
                 let desc = match &a.decoded {
-                    Ok((dt, space)) => format!("{} {}", shape(space), dt.numpy_dtype()),
+                    Ok((dt, space)) => {
+                        let value = match a.value_text(VALUE_LIMIT) {
+                            Ok(Some(text)) => format!(" = {text}"),
+                            Ok(None) => String::new(),
+                            Err(e) => format!(" = error: {e}"),
+                        };
+                        format!("{} {}{value}", shape(space), dt.numpy_dtype())
+                    }
                     Err(e) => format!("error: {e}"),
                 };
                 writeln!(out, "    Attribute: {} {desc}", a.name_str())?;

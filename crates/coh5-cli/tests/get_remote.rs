@@ -254,6 +254,51 @@ fn a_listing_of_an_unpaged_file_fetches_its_headers_not_the_data_between_them() 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A long listing of one variable shows its dimension list by the scale's path. The scale is
+/// a sibling with a single hard link, so the links read to reach the variable name it: the
+/// listing takes the open's round trip, the group's names and the dimension list's heap
+/// collection, not a walk of the whole granule to index every path.
+#[test]
+fn one_variable_names_its_dimension_scale_without_walking_the_file() {
+    let server = Server::start(Config::new(repo()).latency(STORE_LATENCY)).expect("coh5-store");
+    let url = server.url("samples", "ATL03_sample.h5");
+    let args = ["ls", "-l", url.as_str(), "/gt1l/heights/h_ph"];
+    let (listing, took) = with_stats(&args, "round trips on the critical path");
+    assert!(
+        listing.ends_with("    Attribute: DIMENSION_LIST {1} |O = [[/gt1l/heights/delta_time]]\n"),
+        "{listing}"
+    );
+    assert!(took <= 3, "the listing took {took} round trips");
+}
+
+/// A long listing shows attribute values, and h5py's string attributes keep theirs in global
+/// heap collections that libhdf5 makes among the raw data (here nine, 1.9 MB apart): the walk
+/// asks for all of them in one wave once it has the attributes, instead of one round trip per
+/// collection as the listing reaches them. A manifest walks the same way: 13 round trips
+/// before it prefetched the tree, 8 now.
+#[test]
+fn attribute_values_in_scattered_global_heaps_come_in_one_wave() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("spread-attribute-heaps");
+    let (_server, url) = serve_made("spread_attribute_heaps.py", &dir, "sah.h5", STORE_LATENCY);
+    let walk = ["ls", "-r", "-l", url.as_str()];
+    let (listing, took) = with_stats(&walk, "round trips on the critical path");
+    assert!(took <= 8, "the listing took {took} round trips");
+    assert!(listing.starts_with(
+        "/  Group\n    Attribute: title SCALAR |O = \"attributes in global heaps\"\n"
+    ));
+    assert!(listing.contains("/g07  Group\n    Attribute: about SCALAR |O = \"group 7\"\n"));
+    let x = "x".repeat(62);
+    let line =
+        format!("    Attribute: comment SCALAR |O = \"comment of variable 2 in group 11: {x}\"\n");
+    assert!(listing.contains(&line), "{line} missing from {listing}");
+    assert_eq!(listing.matches(" |O = \"").count(), 1 + 12 + 12 * 4 * 6);
+
+    let dump = ["dump", "--manifest", "--skip-data", url.as_str()];
+    let (_, took) = with_stats(&dump, "round trips on the critical path");
+    assert!(took <= 8, "the manifest took {took} round trips");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A dataset whose attributes were added after other data continues its header far away; its
 /// data (and chunk tree) lie next to the header, in the first read. The data goes out with the
 /// continuation, and the read takes it once the header is whole: two round trips, not three.

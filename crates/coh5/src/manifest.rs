@@ -40,6 +40,10 @@ impl Default for ManifestOptions {
 /// (`errors`, per-object `read_error`) rather than failing the whole walk.
 pub fn manifest(file: &File, options: ManifestOptions) -> Result<Value> {
     let root = file.root()?;
+    // The walk below visits objects one after another; over a network each miss would be a
+    // round trip. The headers, dense attributes and variable-length attribute values of the
+    // whole tree are fetched first, a level at a time.
+    root.prefetch_subtree(true);
     let mut walk = Walk {
         options,
         objects: Map::new(),

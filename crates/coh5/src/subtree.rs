@@ -1,6 +1,9 @@
 //! Prefetching the metadata of a whole subtree a level at a time, for walks of every object.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
+
+use coh5_format::value::heap_ids::collections;
+use coh5_format::Context;
 
 use crate::link::LinkKind;
 use crate::meta::in_hand_only;
@@ -20,8 +23,14 @@ impl Group {
     /// that shows attributes. Errors are left for the walk that follows, which meets them
     /// again; what was read stays cached.
     pub fn prefetch_subtree(&self, attributes: bool) {
+        let inner = &self.file().inner;
+        let ctx = inner.ctx();
         let mut seen = HashSet::from([self.address()]);
         let mut level = vec![self.clone()];
+        let mut heaps = BTreeSet::new();
+        if attributes {
+            heaps.extend(vlen_heaps(&Object::Group(self.clone()), &ctx));
+        }
         for _ in 0..MAX_DEPTH {
             if level.is_empty() {
                 break;
@@ -34,7 +43,8 @@ impl Group {
                     .filter_map(Object::dense_attributes)
                     .collect();
                 let _purpose = coh5_io::trace::enter(coh5_io::trace::ATTRIBUTES);
-                crate::dense::prefetch(&self.file().inner, &stores);
+                crate::dense::prefetch(inner, &stores);
+                heaps.extend(objects.iter().flat_map(|o| vlen_heaps(o, &ctx)));
             }
             level = objects
                 .into_iter()
@@ -44,7 +54,25 @@ impl Group {
                 })
                 .collect();
         }
+        // Variable-length attribute values (h5py's strings, dimension-scale lists) live in
+        // global heap collections, which libhdf5 puts among the raw data: all of them in one
+        // wave, not one round trip per attribute as the walk meets them.
+        inner.prefetch_global_heaps(&heaps.into_iter().collect::<Vec<_>>());
     }
+}
+
+/// The global heap collections the attribute values of `object` refer to.
+fn vlen_heaps(object: &Object, ctx: &Context) -> Vec<u64> {
+    let Ok(attrs) = object.attributes() else {
+        return Vec::new();
+    };
+    attrs
+        .iter()
+        .filter_map(|a| a.decoded.as_ref().ok().map(|d| (a, d)))
+        .flat_map(|(a, (dt, space))| {
+            collections(dt, &a.data, space.num_elements().unwrap_or(0), ctx)
+        })
+        .collect()
 }
 
 /// The children of every group of a level, in order. Groups whose metadata is all in hand (a
