@@ -62,9 +62,11 @@ def analyse(path):
 
         meta = {"/": object_meta(f)}
         datasets = {}
+        attributes = {"/": len(f.attrs)}
 
         def visit(name, obj):
             meta["/" + name] = object_meta(obj)
+            attributes["/" + name] = len(obj.attrs)
             if isinstance(obj, h5py.Dataset):
                 datasets["/" + name] = obj
 
@@ -90,6 +92,11 @@ def analyse(path):
         out["workloads"]["W1"] = {
             "bytes_needed": listing_meta,
             "round_trips": meta_rts(depth_all, False),
+            # What a listing must show: every object's attribute count, every dataset's shape.
+            "listing": {
+                "attributes": attributes,
+                "shapes": {p: list(d.shape) for p, d in datasets.items()},
+            },
         }
         for w, paths in WORKLOADS.items():
             if paths is None:
