@@ -11,6 +11,7 @@ use coh5_format::cache_image::{CacheImage, CacheImageMessage};
 use coh5_format::heap::fractal::FractalHeap;
 use coh5_format::heap::global::GlobalHeapCollection;
 use coh5_format::heap::local::LocalHeap;
+use coh5_format::limits::MAX_METADATA_BLOCK;
 use coh5_format::message::file_space_info::FileSpaceInfo;
 use coh5_format::message::kind;
 use coh5_format::message::layout::{ChunkIndex, Layout, LayoutMessage};
@@ -19,7 +20,7 @@ use coh5_format::message::SharedRef;
 use coh5_format::object_header::{ObjectHeader, RawMessage};
 use coh5_format::sohm::SharedMessageTable;
 use coh5_format::superblock::Superblock;
-use coh5_format::{root_hint, Context, Cursor, Error as FormatError, Reader};
+use coh5_format::{root_hint, Context, Cursor, Error as FormatError, ReadAt, Reader};
 use coh5_io::{read_planned, trace, Ahead, ByteSource, PlanOptions, SourceOptions};
 
 use crate::error::{Error, Result};
@@ -540,11 +541,15 @@ impl Inner {
         Ok(h)
     }
 
-    /// Brings the global heap collections at `addrs` that are not decoded yet into the
-    /// metadata cache together: their first 4 KiB (libhdf5's smallest collection), then the
-    /// rest of those that are larger. Errors are left for the reads that follow.
+    /// Brings the global heap collections at `addrs` that are not decoded yet in together:
+    /// their first 4 KiB (libhdf5's smallest collection), then the rest of those that are
+    /// larger. A few collections far apart and not cached (attribute values, which libhdf5
+    /// puts among the raw data) are fetched exactly and decoded, since metadata blocks around
+    /// them would fetch mostly raw data; others come through the metadata cache, whose blocks
+    /// cover a dataset's many neighbouring collections together. Errors are left for the
+    /// reads that follow.
     pub fn prefetch_global_heaps(&self, addrs: &[u64]) {
-        let missing: Vec<u64> = {
+        let mut missing: Vec<u64> = {
             let decoded = lock(&self.global_heaps);
             addrs
                 .iter()
@@ -552,11 +557,35 @@ impl Inner {
                 .copied()
                 .collect()
         };
+        missing.sort_unstable();
+        missing.dedup();
         if missing.is_empty() {
             return;
         }
         let _purpose = trace::enter(trace::GLOBAL_HEAP);
         let r = self.reader();
+        let first = |a: u64| {
+            let start = r.absolute(a).min(self.meta.size());
+            start
+                ..start
+                    .saturating_add(GlobalHeapCollection::MIN_SIZE)
+                    .min(self.meta.size())
+        };
+        let far: Vec<u64> = missing
+            .iter()
+            .copied()
+            .filter(|&a| !self.meta.holds(&first(a)))
+            .collect();
+        let block = self.meta.block_size();
+        if !far.is_empty()
+            && far.len() <= EXACT_HEAPS
+            && far.windows(2).all(|w| w[1].saturating_sub(w[0]) >= block)
+        {
+            let min = GlobalHeapCollection::MIN_SIZE;
+            self.fetch_global_heaps(far.iter().map(|&a| (a, min)).collect());
+            let decoded = lock(&self.global_heaps);
+            missing.retain(|a| !decoded.contains_key(a));
+        }
         r.prefetch(&missing, GlobalHeapCollection::MIN_SIZE);
         let whole: Vec<(u64, u64)> = missing
             .iter()
@@ -566,6 +595,43 @@ impl Inner {
             })
             .collect();
         r.prefetch_spans(&whole);
+    }
+
+    /// Fetches exactly the (collection address, length) spans of `wanted`, the first bytes
+    /// of collections, and decodes each collection they hold whole; those that turn out larger
+    /// are fetched again whole, together.
+    fn fetch_global_heaps(&self, mut wanted: Vec<(u64, u64)>) {
+        let ctx = self.ctx();
+        let r = self.reader();
+        let size = self.meta.size();
+        for _ in 0..2 {
+            if wanted.is_empty() {
+                return;
+            }
+            let ranges: Vec<Range<u64>> = wanted
+                .iter()
+                .map(|&(a, len)| {
+                    let start = r.absolute(a).min(size);
+                    start..start.saturating_add(len).min(size)
+                })
+                .collect();
+            let Some(Ok(fetched)) = self.meta.fetch_exact(&ranges) else {
+                return;
+            };
+            let mut larger = Vec::new();
+            for (&(a, _), bytes) in wanted.iter().zip(fetched) {
+                match GlobalHeapCollection::parse(a, bytes, &ctx) {
+                    Ok(h) => {
+                        lock(&self.global_heaps).insert(a, Arc::new(h));
+                    }
+                    Err(FormatError::Truncated { need, .. }) if need <= MAX_METADATA_BLOCK => {
+                        larger.push((a, need));
+                    }
+                    Err(_) => {}
+                }
+            }
+            wanted = larger;
+        }
     }
 
     pub fn global_heap(&self, addr: u64) -> coh5_format::Result<Arc<GlobalHeapCollection>> {
@@ -657,6 +723,10 @@ impl Inner {
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Global heap collections fetched exactly at most at once: one wave of requests. More are a
+/// dataset's values, which lie together and come in blocks.
+const EXACT_HEAPS: usize = 32;
 
 /// Soft links followed while resolving one path; more means a loop.
 const MAX_SOFT_HOPS: usize = 40;

@@ -186,6 +186,11 @@ impl MetaSource {
         self.cache.block_size()
     }
 
+    /// Whether the bytes of `range` are cached, so reading them would not fetch.
+    pub fn holds(&self, range: &Range<u64>) -> bool {
+        self.cache.holds(range)
+    }
+
     /// How many metadata reads have been logged (0 unless opened with logging).
     pub fn log_len(&self) -> usize {
         self.log.as_ref().map_or(0, |l| lock_log(l).len())
@@ -255,6 +260,27 @@ impl MetaSource {
 
     pub fn source(&self) -> &Arc<dyn ByteSource> {
         self.cache.source()
+    }
+
+    /// Exactly the bytes of `ranges` (within the file), fetched together through the range
+    /// planner instead of the block cache: for structures read whole and then kept decoded
+    /// (global heap collections), which libhdf5 puts among the raw data, so that blocks
+    /// around them would fetch that data. `None` while logging for `coh5 inspect`, whose cost
+    /// model prices metadata in blocks.
+    pub fn fetch_exact(&self, ranges: &[Range<u64>]) -> Option<coh5_io::Result<Vec<Bytes>>> {
+        if self.log.is_some() {
+            return None;
+        }
+        let source = self.cache.source();
+        let plan = PlanOptions::for_source(source.as_ref());
+        let parts = block_on(read_planned(source.as_ref(), ranges, &plan));
+        Some(parts.map(|parts| {
+            parts
+                .into_iter()
+                .zip(ranges)
+                .map(|(bytes, r)| self.apply_overlay(r.start, bytes))
+                .collect()
+        }))
     }
 
     /// Bytes of `range`, through the cache (used for small raw data such as contiguous datasets

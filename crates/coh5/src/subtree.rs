@@ -19,9 +19,10 @@ impl Group {
     /// of their own: the dependent reads of all groups at one depth go out together, where a
     /// depth-first walk of an unpaged granule waits for each beam in turn. With `attributes`,
     /// the dense attribute storage of a level's objects (a heap and a name B-tree each, three
-    /// dependent reads when a walk reaches it) is read for all of them together, for a listing
-    /// that shows attributes. Errors are left for the walk that follows, which meets them
-    /// again; what was read stays cached.
+    /// dependent reads when a walk reaches it) is read for all of them together, and at the
+    /// end the global heap collections holding every variable-length attribute value of the
+    /// subtree, for a listing that shows attributes. Errors are left for the walk that
+    /// follows, which meets them again; what was read stays cached.
     pub fn prefetch_subtree(&self, attributes: bool) {
         let inner = &self.file().inner;
         let ctx = inner.ctx();

@@ -4,9 +4,14 @@
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::read::Reader;
+use crate::read::{Context, Cursor, Reader};
 
 const STRUCTURE: &str = "global heap collection";
+
+/// Bytes of a collection's header: signature, version, reserved bytes and the size.
+fn header_len(ctx: &Context) -> usize {
+    8 + usize::from(ctx.sizeof_lengths)
+}
 
 /// One collection, read whole (collections are one atomic unit of I/O in the format's design).
 #[derive(Debug, Clone)]
@@ -26,15 +31,14 @@ impl GlobalHeapCollection {
 
     /// The size of the collection at `address`, header included, from its header.
     pub fn stored_len(r: &Reader, address: u64) -> Result<u64> {
-        Self::header(r, address).map(|(size, _)| size)
+        let head = r.read(address, header_len(&r.ctx) as u64, STRUCTURE)?;
+        Self::header(&head, address, &r.ctx).map(|(size, _)| size)
     }
 
-    /// (collection size, header length) from the header at `address`.
-    fn header(r: &Reader, address: u64) -> Result<(u64, usize)> {
-        let ctx = r.ctx;
-        let header_len = 8 + usize::from(ctx.sizeof_lengths);
-        let head = r.cursor(address, header_len as u64, STRUCTURE)?;
-        let mut c = head.cursor();
+    /// (collection size, header length) from `head`, the bytes at `address`.
+    fn header(head: &[u8], address: u64, ctx: &Context) -> Result<(u64, usize)> {
+        let header_len = header_len(ctx);
+        let mut c = Cursor::new(head, address, STRUCTURE);
         c.signature(b"GCOL")?;
         let version = c.u8()?;
         if version != 1 {
@@ -45,7 +49,7 @@ impl GlobalHeapCollection {
             ));
         }
         c.skip(3)?;
-        let size = c.length(&ctx)?;
+        let size = c.length(ctx)?;
         if size < header_len as u64 {
             return Err(Error::corrupt(
                 STRUCTURE,
@@ -58,11 +62,26 @@ impl GlobalHeapCollection {
 
     /// Reads the collection at `address` and indexes its objects.
     pub fn read(r: &Reader, address: u64) -> Result<GlobalHeapCollection> {
-        let lengths = usize::from(r.ctx.sizeof_lengths);
-        let (size, header_len) = Self::header(r, address)?;
-        let data = r.read(address, size, STRUCTURE)?;
+        let size = Self::stored_len(r, address)?;
+        Self::parse(address, r.read(address, size, STRUCTURE)?, &r.ctx)
+    }
+
+    /// The collection at `address` from `data`, the file's bytes from there on: at least the
+    /// collection's size, or [`Error::Truncated`] saying how many it needs.
+    pub fn parse(address: u64, data: Bytes, ctx: &Context) -> Result<GlobalHeapCollection> {
+        let (size, header_len) = Self::header(&data, address, ctx)?;
+        if (data.len() as u64) < size {
+            return Err(Error::Truncated {
+                structure: STRUCTURE,
+                offset: address,
+                need: size,
+                have: data.len() as u64,
+            });
+        }
+        let data = data.slice(..size as usize);
         // Headers are padded to eight bytes: with 4-byte lengths, 12 become 16.
         let first_object = header_len.div_ceil(8) * 8;
+        let lengths = usize::from(ctx.sizeof_lengths);
         let objects = index_objects(&data, address, first_object, lengths)?;
         Ok(GlobalHeapCollection {
             address,
@@ -144,7 +163,6 @@ fn index_objects(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::Context;
 
     fn object(index: u16, payload: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
@@ -187,6 +205,22 @@ mod tests {
         assert!(g.object(2).is_none());
         assert!(g.object(u16::MAX).is_none());
         assert_eq!(g.indexes().collect::<Vec<_>>(), vec![1, 3]);
+    }
+
+    /// Bytes fetched ahead (a collection's first 4 KiB) decode on their own when they hold it
+    /// all, and say the size when they do not.
+    #[test]
+    fn parse_takes_the_collection_from_bytes_in_hand() {
+        let whole = collection(&[object(1, b"hello")], 4096);
+        let mut ahead = whole.clone();
+        ahead.extend_from_slice(b"raw data after the collection");
+        let g = GlobalHeapCollection::parse(4096, Bytes::from(ahead), &Context::default());
+        assert_eq!(g.unwrap().object(1).unwrap(), &b"hello"[..]);
+        let short = Bytes::from(whole[..1024].to_vec());
+        match GlobalHeapCollection::parse(4096, short, &Context::default()) {
+            Err(Error::Truncated { need, have, .. }) => assert_eq!((need, have), (4096, 1024)),
+            other => panic!("{other:?}"),
+        }
     }
 
     /// With 4-byte lengths the 12-byte collection and object headers are padded to 16.
