@@ -96,13 +96,10 @@ fn paths_resolved_together_match_one_by_one_in_order() {
     assert!(f.objects::<&str>(&[]).is_empty());
 }
 
-/// h5py's values of `path` as f64, via Python.
-fn h5py_values(file: &str, path: &str) -> Vec<f64> {
-    let code = format!(
-        "import h5py, json; print(json.dumps([float(x) for x in h5py.File({file:?})[{path:?}][()].ravel()]))"
-    );
+/// The standard output of Python running `code`, which must succeed.
+fn python(code: &str) -> Vec<u8> {
     let out = Command::new("python3")
-        .args(["-c", &code])
+        .args(["-c", code])
         .output()
         .expect("python3");
     assert!(
@@ -110,7 +107,15 @@ fn h5py_values(file: &str, path: &str) -> Vec<f64> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("json")
+    out.stdout
+}
+
+/// h5py's values of `path` as f64, via Python.
+fn h5py_values(file: &str, path: &str) -> Vec<f64> {
+    let code = format!(
+        "import h5py, json; print(json.dumps([float(x) for x in h5py.File({file:?})[{path:?}][()].ravel()]))"
+    );
+    serde_json::from_slice(&python(&code)).expect("json")
 }
 
 #[test]
@@ -255,15 +260,7 @@ fn reference_targets_are_named_as_libhdf5_names_them() {
          \x20   f['b/v'].attrs['to_two'] = two.ref\n",
         path.to_string_lossy()
     );
-    let out = Command::new("python3")
-        .args(["-c", &code])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    python(&code);
     let f = File::open(&path.to_string_lossy()).unwrap();
     let attrs = dataset(&f, "/b/v").attributes().unwrap();
     let text: Vec<String> = attrs
