@@ -48,11 +48,7 @@ impl Attribute {
         let count = space.num_elements().unwrap_or(0);
         canonical_bytes(&self.file.inner, dt, &self.data, count)
             .map(Some)
-            .map_err(|e| {
-                self.file
-                    .inner
-                    .err(&format!("{}@{}", self.owner, self.name_str()), e)
-            })
+            .map_err(|e| self.file.inner.err(&self.label(), e))
     }
 
     /// Every element of the value, in C order, as h5py would return it; `None` for a null
@@ -85,9 +81,14 @@ impl Attribute {
     fn error(&self, detail: String) -> Error {
         Error::Object {
             location: self.file.location().to_string(),
-            path: format!("{}@{}", self.owner, self.name_str()),
+            path: self.label(),
             detail,
         }
+    }
+
+    /// `owner@name`, how errors name an attribute.
+    fn label(&self) -> String {
+        format!("{}@{}", self.owner, self.name_str())
     }
 }
 

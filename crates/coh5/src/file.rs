@@ -564,29 +564,22 @@ impl Inner {
         }
         let _purpose = trace::enter(trace::GLOBAL_HEAP);
         let r = self.reader();
-        let first = |a: u64| {
-            let start = r.absolute(a).min(self.meta.size());
-            start
-                ..start
-                    .saturating_add(GlobalHeapCollection::MIN_SIZE)
-                    .min(self.meta.size())
-        };
+        let min = GlobalHeapCollection::MIN_SIZE;
         let far: Vec<u64> = missing
             .iter()
             .copied()
-            .filter(|&a| !self.meta.holds(&first(a)))
+            .filter(|&a| !self.meta.holds(&self.span(a, min)))
             .collect();
         let block = self.meta.block_size();
         if !far.is_empty()
             && far.len() <= EXACT_HEAPS
             && far.windows(2).all(|w| w[1].saturating_sub(w[0]) >= block)
         {
-            let min = GlobalHeapCollection::MIN_SIZE;
             self.fetch_global_heaps(far.iter().map(|&a| (a, min)).collect());
             let decoded = lock(&self.global_heaps);
             missing.retain(|a| !decoded.contains_key(a));
         }
-        r.prefetch(&missing, GlobalHeapCollection::MIN_SIZE);
+        r.prefetch(&missing, min);
         let whole: Vec<(u64, u64)> = missing
             .iter()
             .filter_map(|&a| {
@@ -602,19 +595,12 @@ impl Inner {
     /// are fetched again whole, together.
     fn fetch_global_heaps(&self, mut wanted: Vec<(u64, u64)>) {
         let ctx = self.ctx();
-        let r = self.reader();
-        let size = self.meta.size();
         for _ in 0..2 {
             if wanted.is_empty() {
                 return;
             }
-            let ranges: Vec<Range<u64>> = wanted
-                .iter()
-                .map(|&(a, len)| {
-                    let start = r.absolute(a).min(size);
-                    start..start.saturating_add(len).min(size)
-                })
-                .collect();
+            let ranges: Vec<Range<u64>> =
+                wanted.iter().map(|&(a, len)| self.span(a, len)).collect();
             let Some(Ok(fetched)) = self.meta.fetch_exact(&ranges) else {
                 return;
             };
@@ -632,6 +618,13 @@ impl Inner {
             }
             wanted = larger;
         }
+    }
+
+    /// The file bytes of `len` at relative address `a`, clipped to the file.
+    fn span(&self, a: u64, len: u64) -> Range<u64> {
+        let size = self.meta.size();
+        let start = self.reader().absolute(a).min(size);
+        start..start.saturating_add(len).min(size)
     }
 
     pub fn global_heap(&self, addr: u64) -> coh5_format::Result<Arc<GlobalHeapCollection>> {

@@ -1,6 +1,6 @@
 //! Prefetching the metadata of a whole subtree a level at a time, for walks of every object.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use coh5_format::value::heap_ids::collections;
 use coh5_format::Context;
@@ -28,7 +28,7 @@ impl Group {
         let ctx = inner.ctx();
         let mut seen = HashSet::from([self.address()]);
         let mut level = vec![self.clone()];
-        let mut heaps = BTreeSet::new();
+        let mut heaps = Vec::new();
         if attributes {
             heaps.extend(vlen_heaps(&Object::Group(self.clone()), &ctx));
         }
@@ -58,7 +58,7 @@ impl Group {
         // Variable-length attribute values (h5py's strings, dimension-scale lists) live in
         // global heap collections, which libhdf5 puts among the raw data: all of them in one
         // wave, not one round trip per attribute as the walk meets them.
-        inner.prefetch_global_heaps(&heaps.into_iter().collect::<Vec<_>>());
+        inner.prefetch_global_heaps(&heaps);
     }
 }
 
